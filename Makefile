@@ -1,0 +1,43 @@
+# Store Fulfillment — `make run` (demo on SQLite) and `make test` (the whole suite) work on a fresh clone.
+SHELL := /bin/bash
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+UV := .tools/bin/uv
+VENV := .venv
+PY := $(VENV)/bin/python
+export UV_PYTHON_DOWNLOADS := never
+export UV_LINK_MODE := copy
+
+.PHONY: run test test-e2e bench install migrate seed clean
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet "uv==$(UV_VERSION)"
+
+$(VENV)/.synced: uv.lock pyproject.toml | $(UV)
+	$(UV) sync --frozen --python "$$($(PYTHON) -c 'import sys; print(sys.executable)')"
+	touch $@
+
+install: $(VENV)/.synced
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+
+seed: migrate
+	$(PY) manage.py seed_demo
+
+run: seed
+	@echo "Serving on http://127.0.0.1:8000/ (Ctrl-C stops it)"
+	$(PY) manage.py runserver 127.0.0.1:8000
+
+test: install
+	$(PY) -m pytest -m "not e2e and not performance" $(PYTEST_ARGS)
+
+test-e2e: install
+	$(PY) -m pytest -m e2e tests/e2e $(PYTEST_ARGS)
+
+bench: install
+	$(PY) -m pytest -m performance tests/performance -s $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) .tools staticfiles db.sqlite3*

@@ -1,0 +1,117 @@
+"""Facilities, products and their inventory, with an append-only ledger of every change."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+
+class Facility(models.Model):
+    class Kind(models.TextChoices):
+        STORE = "STORE", "Store"
+        WAREHOUSE = "WAREHOUSE", "Warehouse"
+
+    code = models.CharField(max_length=32, unique=True, help_text="Short unique code, e.g. BROOKLYN.")
+    name = models.CharField(max_length=120)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.STORE)
+    latitude = models.FloatField()
+    longitude = models.FloatField()
+    timezone = models.CharField(max_length=64, default="America/New_York", help_text="IANA time zone; times are shown in it.")
+    is_active = models.BooleanField(default=True)
+    allows_routing = models.BooleanField(default=True, help_text="New orders may be routed here.")
+    allows_pickup = models.BooleanField(default=False, help_text="Customers may pick orders up here.")
+    priority = models.PositiveIntegerField(default=100, help_text="Custom sequence: lower comes first.")
+    safety_stock = models.PositiveIntegerField(
+        default=0, help_text="Units of every product held back from routing (overridable per product on its level)."
+    )
+    daily_order_limit = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Most order lines routed here per day (facility local date); empty = no limit."
+    )
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name_plural = "facilities"
+        constraints = [
+            models.CheckConstraint(condition=Q(latitude__gte=-90, latitude__lte=90), name="facility_latitude_range"),
+            models.CheckConstraint(condition=Q(longitude__gte=-180, longitude__lte=180), name="facility_longitude_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+
+class FacilityGroup(models.Model):
+    """A named set of facilities that a routing rule can be limited to."""
+
+    name = models.CharField(max_length=80, unique=True)
+    facilities = models.ManyToManyField(Facility, related_name="groups", blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Product(models.Model):
+    sku = models.CharField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    upc = models.CharField(max_length=32, blank=True, db_index=True, help_text="Barcode (optional).")
+
+    class Meta:
+        ordering = ["sku"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.sku})"
+
+
+class InventoryLevel(models.Model):
+    facility = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="inventory_levels")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="inventory_levels")
+    quantity_on_hand = models.IntegerField(default=0)
+    available_to_promise = models.IntegerField(default=0)
+    safety_stock = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Overrides the facility's safety stock for this product; empty = facility's."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["facility__code", "product__sku"]
+        constraints = [
+            models.UniqueConstraint(fields=["facility", "product"], name="inventory_level_unique_facility_product"),
+            models.CheckConstraint(condition=Q(available_to_promise__gte=0), name="inventory_level_atp_not_negative"),
+            models.CheckConstraint(
+                condition=Q(available_to_promise__lte=F("quantity_on_hand")), name="inventory_level_atp_within_qoh"
+            ),
+        ]
+        indexes = [models.Index(fields=["product", "facility"], name="inventory_level_product_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.product_id}@{self.facility_id}: QOH {self.quantity_on_hand}, ATP {self.available_to_promise}"
+
+
+class InventoryAdjustment(models.Model):
+    """Append-only ledger: one row per change of a level; the sums of the deltas equal the level."""
+
+    class Kind(models.TextChoices):
+        RECEIPT = "RECEIPT", "Receipt"
+        RESERVE = "RESERVE", "Reserve"
+        RELEASE = "RELEASE", "Release"
+        REJECTION = "REJECTION", "Rejection"
+        COUNT = "COUNT", "Count"
+        FULFILL = "FULFILL", "Fulfil (shipped)"
+
+    level = models.ForeignKey(InventoryLevel, on_delete=models.PROTECT, related_name="adjustments")
+    atp_delta = models.IntegerField(default=0)
+    qoh_delta = models.IntegerField(default=0)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    reason = models.CharField(max_length=40, blank=True, help_text="Rejection reason code when a rejection caused it.")
+    reference = models.CharField(max_length=120, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["level", "created_at"], name="inventory_adjustment_level_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} ATP {self.atp_delta:+d} QOH {self.qoh_delta:+d}"

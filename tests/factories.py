@@ -1,0 +1,102 @@
+"""factory-boy factories shared by every test package."""
+
+import factory
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from fulfillment.models import FacilityMembership, Order, OrderItem, RejectionReason
+from inventory.models import Facility, FacilityGroup, InventoryLevel, Product
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    password = factory.django.Password("pass12345")
+
+
+class FacilityFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Facility
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"FAC{n:03d}")
+    name = factory.LazyAttribute(lambda f: f"Store {f.code}")
+    kind = Facility.Kind.STORE
+    latitude = 40.7
+    longitude = -74.0
+    is_active = True
+    allows_routing = True
+    allows_pickup = True
+    priority = 100
+
+
+class FacilityGroupFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = FacilityGroup
+
+    name = factory.Sequence(lambda n: f"Group {n}")
+
+
+class ProductFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Product
+        django_get_or_create = ("sku",)
+
+    sku = factory.Sequence(lambda n: f"SKU-{n:05d}")
+    name = factory.Sequence(lambda n: f"Product {n}")
+    upc = factory.Sequence(lambda n: f"0{n:011d}")
+
+
+class InventoryLevelFactory(factory.django.DjangoModelFactory):
+    """A level created directly (no ledger rows): use inventory services in tests that check the ledger."""
+
+    class Meta:
+        model = InventoryLevel
+
+    facility = factory.SubFactory(FacilityFactory)
+    product = factory.SubFactory(ProductFactory)
+    quantity_on_hand = 10
+    available_to_promise = 10
+
+
+class OrderFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Order
+
+    name = factory.Sequence(lambda n: f"#{10000 + n}")
+    customer_name = factory.Sequence(lambda n: f"Customer {n}")
+    customer_email = factory.LazyAttribute(lambda o: f"{o.customer_name.lower().replace(' ', '.')}@example.com")
+    shipping_method = "STANDARD"
+    ship_to_latitude = 40.7
+    ship_to_longitude = -74.0
+    placed_at = factory.LazyFunction(timezone.now)
+
+
+class OrderItemFactory(factory.django.DjangoModelFactory):
+    """An item placed directly (no reservation): prefer fulfillment services where inventory matters."""
+
+    class Meta:
+        model = OrderItem
+
+    order = factory.SubFactory(OrderFactory)
+    product = factory.SubFactory(ProductFactory)
+    quantity = 1
+    facility = factory.SubFactory(FacilityFactory)
+    status = OrderItem.Status.OPEN
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = FacilityMembership
+
+    user = factory.SubFactory(UserFactory)
+    facility = factory.SubFactory(FacilityFactory)
+    role = FacilityMembership.Role.ASSOCIATE
+
+
+def reason(code: str) -> RejectionReason:
+    return RejectionReason.objects.get(code=code)
