@@ -1,0 +1,15 @@
+"""Errors a user can cause: each carries a message they can act on (views show it; commands print it)."""
+
+
+class FulfillmentError(Exception):
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class ItemConflict(FulfillmentError):
+    """The item is no longer where the user saw it: already rejected, moved, completed, or at another facility."""
+
+
+class InvalidRequest(FulfillmentError):
+    """The request itself is wrong: unknown reason, bad quantity, wrong status."""

@@ -1,0 +1,287 @@
+"""The routing engine: pure Python over a locked InventoryBook (no queries of its own).
+
+It takes plain demands (never fulfillment's models), tries the active rules in sequence, and returns a plan per demand:
+the allocations, the rule that placed it, and every candidate facility with the reason it won or lost.
+"""
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from django.utils import timezone
+
+from inventory.models import Facility
+from inventory.services import InventoryBook
+
+from .models import RoutingDecision, RoutingRule
+
+EARTH_RADIUS_KM = 6371.0088
+LISTED_WITHOUT_STOCK_RECORD = 12  # facilities with no stock record of the product are listed up to this many, then counted
+
+
+@dataclass(frozen=True)
+class Demand:
+    """One item to place: what, how much, how it ships, where to, and where it must not go."""
+
+    key: int
+    product_id: int
+    quantity: int
+    shipping_method: str
+    latitude: float
+    longitude: float
+    pickup_facility_id: int | None = None
+    rejected_on: Mapping[int, date] = field(default_factory=dict)  # facility id -> day it rejected this item
+    just_rejected_facility_id: int | None = None
+    reference: str = ""
+
+
+@dataclass
+class Plan:
+    demand: Demand
+    allocations: list[tuple[int, int]]  # (facility id, quantity)
+    rule: RoutingRule | None
+    summary: str
+    candidates: list[dict]
+
+    @property
+    def outcome(self) -> str:
+        if not self.allocations:
+            return RoutingDecision.Outcome.UNROUTED
+        return RoutingDecision.Outcome.SPLIT if len(self.allocations) > 1 else RoutingDecision.Outcome.ROUTED
+
+    @property
+    def facility_id(self) -> int | None:
+        return self.allocations[0][0] if self.allocations else None
+
+
+def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle (haversine) distance."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
+
+
+@dataclass
+class _Evaluation:
+    facility: Facility
+    distance: float
+    routable: int
+    reason: str | None  # None = eligible
+
+
+class Router:
+    def __init__(
+        self,
+        *,
+        facilities: list[Facility],
+        rules: list[RoutingRule],
+        group_members: Mapping[int, set[int]],
+        book: InventoryBook,
+        daily_loads: dict[int, int],
+    ):
+        self.facilities = facilities
+        self.facility_by_id = {f.pk: f for f in facilities}
+        self.rules = [r for r in rules if r.is_active]
+        self.group_members = group_members
+        self.book = book
+        self.daily_loads = daily_loads  # facility id -> lines routed today (only facilities with a daily limit)
+        self.routed_today: dict[int, int] = {}
+        self._distances: dict[tuple[float, float, int], float] = {}
+
+    # -- helpers -------------------------------------------------------------------------------------------------
+    def _distance(self, demand: Demand, facility: Facility) -> float:
+        key = (demand.latitude, demand.longitude, facility.pk)
+        d = self._distances.get(key)
+        if d is None:
+            d = self._distances[key] = distance_km(demand.latitude, demand.longitude, facility.latitude, facility.longitude)
+        return d
+
+    def held_back(self, facility: Facility, product_id: int) -> int:
+        level = self.book.level(facility.pk, product_id)
+        if level is not None and level.safety_stock is not None:
+            return level.safety_stock
+        return facility.safety_stock
+
+    def routable_atp(self, facility: Facility, product_id: int) -> int:
+        level = self.book.level(facility.pk, product_id)
+        if level is None:
+            return 0
+        return max(0, level.available_to_promise - self.held_back(facility, product_id))
+
+    def _load_today(self, facility: Facility) -> int:
+        return self.daily_loads.get(facility.pk, 0) + self.routed_today.get(facility.pk, 0)
+
+    def _candidate_facilities(self, demand: Demand) -> tuple[list[Facility], int]:
+        """Facilities to evaluate and explain: those stocking the product, the pickup store, the rejecting one.
+
+        Facilities with no stock record of the product are listed too while they are few; past that they are counted.
+        """
+        stocked = {lvl.facility_id for lvl in self.book.levels_of_product(demand.product_id)}
+        special = {demand.pickup_facility_id, demand.just_rejected_facility_id} - {None}
+        listed, unlisted = [], 0
+        unstocked = [f for f in self.facilities if f.pk not in stocked and f.pk not in special]
+        show_unstocked = len(unstocked) <= LISTED_WITHOUT_STOCK_RECORD
+        for f in self.facilities:
+            if f.pk in stocked or f.pk in special or show_unstocked:
+                listed.append(f)
+            else:
+                unlisted += 1
+        return listed, unlisted
+
+    def _evaluate(self, demand: Demand, facility: Facility, rule: RoutingRule) -> _Evaluation:
+        distance = self._distance(demand, facility)
+        routable = self.routable_atp(facility, demand.product_id)
+        ev = _Evaluation(facility, distance, routable, None)
+        if facility.pk == demand.just_rejected_facility_id:
+            ev.reason = "rejected this item just now"
+        elif demand.shipping_method == "STORE_PICKUP" and facility.pk != demand.pickup_facility_id:
+            ev.reason = "not the customer's pickup store"
+        elif rule.exclude_rejecting_facilities and facility.pk in demand.rejected_on:
+            ev.reason = f"rejected this item on {demand.rejected_on[facility.pk].strftime('%-d %b')}"
+        elif not facility.is_active:
+            ev.reason = "facility inactive"
+        elif not facility.allows_routing:
+            ev.reason = "not accepting routed orders"
+        elif rule.facility_kind and facility.kind != rule.facility_kind:
+            ev.reason = f"{facility.get_kind_display().lower()}; rule takes {rule.get_facility_kind_display().lower()}s only"
+        elif rule.facility_group_id and facility.pk not in self.group_members.get(rule.facility_group_id, set()):
+            ev.reason = f"not in group {rule.facility_group.name}"
+        elif rule.max_distance_km is not None and distance > rule.max_distance_km:
+            ev.reason = f"{distance:.0f} km > {rule.max_distance_km} km"
+        elif facility.daily_order_limit is not None and self._load_today(facility) >= facility.daily_order_limit:
+            ev.reason = f"over daily limit ({self._load_today(facility)}/{facility.daily_order_limit} lines today)"
+        elif routable <= 0:
+            level = self.book.level(facility.pk, demand.product_id)
+            atp = level.available_to_promise if level else 0
+            ev.reason = f"ATP {atp}" if not self.held_back(facility, demand.product_id) or atp == 0 else (
+                f"ATP {atp}, all held as safety stock ({self.held_back(facility, demand.product_id)})"
+            )
+        elif routable < demand.quantity and not rule.allow_split:
+            ev.reason = f"routable ATP {routable} < {demand.quantity} needed"
+        return ev
+
+    @staticmethod
+    def _sort_key(rule: RoutingRule):
+        if rule.sort == RoutingRule.Sort.INVENTORY_BALANCE:
+            return lambda ev: (-ev.routable, ev.distance, ev.facility.priority, ev.facility.code)
+        if rule.sort == RoutingRule.Sort.PRIORITY:
+            return lambda ev: (ev.facility.priority, ev.distance, ev.facility.code)
+        return lambda ev: (round(ev.distance, 3), ev.facility.priority, ev.facility.code)
+
+    @staticmethod
+    def _lost_to(rule: RoutingRule, ev: _Evaluation, winner: _Evaluation) -> str:
+        if rule.sort == RoutingRule.Sort.INVENTORY_BALANCE and ev.routable != winner.routable:
+            return f"less routable ATP than {winner.facility.code} ({ev.routable} vs {winner.routable})"
+        if rule.sort == RoutingRule.Sort.PRIORITY and ev.facility.priority != winner.facility.priority:
+            return f"lower priority than {winner.facility.code} ({ev.facility.priority} vs {winner.facility.priority})"
+        if round(ev.distance, 3) != round(winner.distance, 3):
+            return f"farther than {winner.facility.code} ({ev.distance:.1f} km vs {winner.distance:.1f} km)"
+        return f"tie broken in favour of {winner.facility.code} (priority, then code)"
+
+    def _explain(self, evaluations: list[_Evaluation], rule: RoutingRule | None, chosen: dict[int, int], winner, unlisted: int):
+        rows = []
+        for ev in evaluations:
+            if ev.facility.pk in chosen:
+                reason = f"chosen: {chosen[ev.facility.pk]} unit(s)"
+            elif ev.reason is not None:
+                reason = ev.reason
+            elif winner is not None:
+                reason = self._lost_to(rule, ev, winner)
+            else:
+                reason = "eligible, but no rule placed the whole line"
+            rows.append(
+                {
+                    "facility": ev.facility.code,
+                    "name": ev.facility.name,
+                    "distance_km": round(ev.distance, 1),
+                    "routable_atp": ev.routable,
+                    "chosen": ev.facility.pk in chosen,
+                    "reason": reason,
+                    "rule": rule.name if rule else "",
+                }
+            )
+        if unlisted:
+            rows.append(
+                {"facility": "", "name": f"{unlisted} other facilities", "distance_km": None, "routable_atp": 0,
+                 "chosen": False, "reason": "no stock record of this product", "rule": rule.name if rule else ""}
+            )
+        return rows
+
+    # -- routing -------------------------------------------------------------------------------------------------
+    def route(self, demand: Demand) -> Plan:
+        rules = [r for r in self.rules if not r.shipping_methods or demand.shipping_method in r.shipping_methods]
+        if not rules:
+            return Plan(demand, [], None, f"Parked: no active routing rule applies to {demand.shipping_method} orders.", [])
+        listed, unlisted = self._candidate_facilities(demand)
+        last_evaluations: list[_Evaluation] = []
+        last_rule = None
+        for rule in rules:
+            evaluations = [self._evaluate(demand, f, rule) for f in listed]
+            eligible = sorted((ev for ev in evaluations if ev.reason is None), key=self._sort_key(rule))
+            allocations = self._allocate(demand, rule, eligible)
+            if allocations:
+                for facility_id, qty in allocations:
+                    facility = self.facility_by_id[facility_id]
+                    reserved = self.book.reserve(
+                        facility_id, demand.product_id, qty,
+                        held_back=self.held_back(facility, demand.product_id), reference=demand.reference,
+                    )
+                    assert reserved, "eligibility guarantees the reservation"
+                    self.routed_today[facility_id] = self.routed_today.get(facility_id, 0) + 1
+                chosen = dict(allocations)
+                winner = next(ev for ev in eligible if ev.facility.pk == allocations[0][0])
+                names = ", ".join(f"{self.facility_by_id[f].name} ({q})" for f, q in allocations) if len(allocations) > 1 \
+                    else self.facility_by_id[allocations[0][0]].name
+                summary = (
+                    f"{'Split across' if len(allocations) > 1 else 'Routed to'} {names} by rule “{rule.name}”: "
+                    f"{self._why(rule, winner)}."
+                )
+                return Plan(demand, allocations, rule, summary[:300], self._explain(evaluations, rule, chosen, winner, unlisted))
+            last_evaluations, last_rule = evaluations, rule
+        summary = self._parked_summary(demand, rules, last_evaluations)
+        return Plan(demand, [], None, summary[:300], self._explain(last_evaluations, last_rule, {}, None, unlisted))
+
+    @staticmethod
+    def _allocate(demand: Demand, rule: RoutingRule, eligible: list[_Evaluation]) -> list[tuple[int, int]]:
+        if not eligible:
+            return []
+        whole = [ev for ev in eligible if ev.routable >= demand.quantity]
+        if whole and (not rule.allow_split or whole[0] is eligible[0]):
+            return [(whole[0].facility.pk, demand.quantity)]
+        if not rule.allow_split:
+            return []
+        remaining, allocations = demand.quantity, []
+        for ev in eligible:
+            take = min(ev.routable, remaining)
+            allocations.append((ev.facility.pk, take))
+            remaining -= take
+            if remaining == 0:
+                return allocations
+        return []
+
+    @staticmethod
+    def _why(rule: RoutingRule, winner: _Evaluation) -> str:
+        if rule.sort == RoutingRule.Sort.INVENTORY_BALANCE:
+            return f"most routable ATP ({winner.routable}), {winner.distance:.1f} km away"
+        if rule.sort == RoutingRule.Sort.PRIORITY:
+            return f"highest priority ({winner.facility.priority}), {winner.distance:.1f} km away"
+        return f"nearest with stock, {winner.distance:.1f} km away"
+
+    @staticmethod
+    def _parked_summary(demand: Demand, rules: list[RoutingRule], evaluations: list[_Evaluation]) -> str:
+        rejected_here = set(demand.rejected_on) | {demand.just_rejected_facility_id}
+        if demand.shipping_method == "STORE_PICKUP" and demand.pickup_facility_id in rejected_here:
+            return "Parked for the operations team: the customer's pickup store rejected it; a person must decide."
+        tried = "; ".join(f"“{r.name}”" for r in rules)
+        return f"Parked: no facility can take the whole line under the rules tried ({tried})."
+
+
+def facility_local_date(facility: Facility) -> date:
+    try:
+        zone = ZoneInfo(facility.timezone)
+    except Exception:  # an unknown zone name falls back to UTC rather than failing a routing
+        zone = ZoneInfo("UTC")
+    return timezone.now().astimezone(zone).date()

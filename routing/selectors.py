@@ -1,0 +1,32 @@
+"""Reads of routing configuration."""
+
+from inventory.models import Facility, FacilityGroup
+
+from .models import RoutingDecision, RoutingRule
+
+
+def facilities_for_routing() -> list[Facility]:
+    return list(Facility.objects.order_by("pk"))
+
+
+def rules_active() -> list[RoutingRule]:
+    return list(RoutingRule.objects.filter(is_active=True).select_related("facility_group").order_by("sequence", "pk"))
+
+
+def group_members_for(rules: list[RoutingRule]) -> dict[int, set[int]]:
+    group_ids = {r.facility_group_id for r in rules if r.facility_group_id}
+    if not group_ids:
+        return {}
+    members: dict[int, set[int]] = {gid: set() for gid in group_ids}
+    through = FacilityGroup.facilities.through
+    for gid, fid in through.objects.filter(facilitygroup_id__in=group_ids).values_list("facilitygroup_id", "facility_id"):
+        members[gid].add(fid)
+    return members
+
+
+def decisions_for_items(item_ids) -> list[RoutingDecision]:
+    return list(
+        RoutingDecision.objects.filter(order_item_id__in=item_ids)
+        .select_related("chosen_facility", "rule")
+        .order_by("order_item_id", "created_at", "pk")
+    )

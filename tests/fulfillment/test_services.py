@@ -1,0 +1,321 @@
+"""The rejection core: the reason table, the ledger, re-routing, parking, conflicts, partial lines, policies."""
+
+import pytest
+
+from fulfillment.errors import InvalidRequest, ItemConflict
+from fulfillment.models import OrderItem, Rejection, RejectionPolicy
+from fulfillment.services import (
+    facility_reject_all,
+    item_reject,
+    items_route,
+    order_complete,
+    order_create,
+    orders_start_picking,
+    stock_receive,
+)
+from inventory.models import InventoryLevel
+from inventory.selectors import levels_not_matching_ledger
+from inventory.services import inventory_receive
+from routing.models import RoutingDecision
+from tests.factories import FacilityFactory, ProductFactory
+
+pytestmark = pytest.mark.django_db
+
+# Brooklyn (the ship-to is here), Manhattan ~8 km, Stamford ~55 km
+BROOKLYN = (40.6782, -73.9442)
+MANHATTAN = (40.7549, -73.9840)
+STAMFORD = (41.0534, -73.5387)
+
+
+@pytest.fixture
+def stores():
+    brooklyn = FacilityFactory(code="BROOKLYN", latitude=BROOKLYN[0], longitude=BROOKLYN[1])
+    manhattan = FacilityFactory(code="MANHATTAN", latitude=MANHATTAN[0], longitude=MANHATTAN[1])
+    stamford = FacilityFactory(code="STAMFORD", latitude=STAMFORD[0], longitude=STAMFORD[1])
+    return brooklyn, manhattan, stamford
+
+
+def level(facility, product):
+    lvl = InventoryLevel.objects.get(facility=facility, product=product)
+    return lvl.quantity_on_hand, lvl.available_to_promise
+
+
+def place(product, qty=1, method="STANDARD", pickup=None, name=None, at=BROOKLYN):
+    order = order_create(
+        name=name or f"#T{OrderItem.objects.count() + 1}-{product.pk}", customer_name="Ada", shipping_method=method,
+        ship_to_latitude=at[0], ship_to_longitude=at[1], lines=[(product, qty)], pickup_facility=pickup,
+    )
+    return order.items.get()
+
+
+def assert_ledger_invariant():
+    assert not levels_not_matching_ledger().exists()
+    for lvl in InventoryLevel.objects.all():
+        assert 0 <= lvl.available_to_promise <= lvl.quantity_on_hand
+
+
+@pytest.mark.parametrize(
+    "code, expected",
+    [
+        ("NOT_IN_STOCK", (0, 0)),
+        ("MISMATCH", (9, 9)),
+        ("DAMAGED", (10, 9)),
+        ("WORN_DISPLAY", (10, 9)),
+        ("INACTIVE_STORE", (10, 10)),
+    ],
+)
+def test_reason_table_worked_example(stores, code, expected):
+    brooklyn, manhattan, _ = stores
+    product = ProductFactory()
+    inventory_receive(facility=brooklyn, product=product, quantity=10)
+    inventory_receive(facility=manhattan, product=product, quantity=5)
+    item = place(product)
+    assert item.facility == brooklyn and level(brooklyn, product) == (10, 9)
+
+    result = item_reject(facility=brooklyn, item_id=item.pk, reason_code=code)
+
+    assert level(brooklyn, product) == expected
+    assert result.routed_to == manhattan
+    assert level(manhattan, product) == (5, 4)
+    item.refresh_from_db()
+    assert (item.facility, item.status) == (manhattan, OrderItem.Status.OPEN)
+    assert Rejection.objects.get(order_item=item).routed_to == manhattan
+    assert "Re-routed to" in result.message and manhattan.name in result.message
+    assert_ledger_invariant()
+
+
+def test_mismatch_when_qoh_below_quantity_stops_at_zero(stores):
+    brooklyn, _, _ = stores
+    product = ProductFactory()
+    inventory_receive(facility=brooklyn, product=product, quantity=3)
+    item = place(product, qty=3)
+    InventoryLevel.objects.filter(facility=brooklyn, product=product).update(quantity_on_hand=3, available_to_promise=0)
+    # a count takes 2 units away while the reservation still holds 3: QOH 1, ATP 0
+    from inventory.services import inventory_count_set
+
+    inventory_count_set(facility=brooklyn, product=product, quantity_on_hand=1)
+    item_reject(facility=brooklyn, item_id=item.pk, reason_code="MISMATCH")
+    assert level(brooklyn, product) == (0, 0)
+
+
+def test_damaged_when_atp_already_zero(stores):
+    brooklyn, _, _ = stores
+    product = ProductFactory()
+    inventory_receive(facility=brooklyn, product=product, quantity=1)
+    item = place(product)
+    assert level(brooklyn, product) == (1, 0)
+    item_reject(facility=brooklyn, item_id=item.pk, reason_code="DAMAGED")
+    assert level(brooklyn, product) == (1, 0)
+    item.refresh_from_db()
+    assert item.status == OrderItem.Status.UNROUTED and item.facility is None
+    assert "Parked" in item.parked_reason
+    assert_ledger_invariant()
+
+
+def test_not_in_stock_while_other_items_hold_reservations(stores):
+    brooklyn, _, _ = stores
+    product = ProductFactory()
+    inventory_receive(facility=brooklyn, product=product, quantity=5)
+    first, second = place(product, 2), place(product, 2)
+    assert level(brooklyn, product) == (5, 1)
+    item_reject(facility=brooklyn, item_id=first.pk, reason_code="NOT_IN_STOCK")
+    assert level(brooklyn, product) == (0, 0)
+    # the other item's reservation can no longer give anything back: the release is capped at QOH 0
+    item_reject(facility=brooklyn, item_id=second.pk, reason_code="DAMAGED")
+    assert level(brooklyn, product) == (0, 0)
+    assert_ledger_invariant()
+
+
+def test_never_back_to_a_facility_that_rejected_it(stores):
+    brooklyn, manhattan, stamford = stores
+    product = ProductFactory()
+    for store in stores:
+        inventory_receive(facility=store, product=product, quantity=5)
+    item = place(product)
+    assert item.facility == brooklyn
+    assert item_reject(facility=brooklyn, item_id=item.pk, reason_code="INACTIVE_STORE").routed_to == manhattan
+    assert item_reject(facility=manhattan, item_id=item.pk, reason_code="INACTIVE_STORE").routed_to == stamford
+    result = item_reject(facility=stamford, item_id=item.pk, reason_code="INACTIVE_STORE")
+    assert result.routed_to is None and "parked" in result.message
+    # routing again later still never returns it to any of them
+    assert items_route().routed == 0
+    decision = RoutingDecision.objects.filter(order_item=item).latest("pk")
+    reasons = {c["facility"]: c["reason"] for c in decision.candidates}
+    assert reasons["BROOKLYN"].startswith("rejected this item on")
+    assert_ledger_invariant()
+
+
+def test_nearest_facility_with_atp_wins_and_explains(stores):
+    brooklyn, manhattan, stamford = stores
+    product = ProductFactory()
+    inventory_receive(facility=stamford, product=product, quantity=5)
+    inventory_receive(facility=manhattan, product=product, quantity=5)
+    item = place(product)
+    assert item.facility == manhattan
+    decision = RoutingDecision.objects.get(order_item=item)
+    assert decision.outcome == "ROUTED" and decision.chosen_facility == manhattan
+    reasons = {c["facility"]: c["reason"] for c in decision.candidates}
+    assert reasons["BROOKLYN"] == "ATP 0"
+    assert reasons["STAMFORD"].startswith("farther than MANHATTAN")
+    assert reasons["MANHATTAN"].startswith("chosen")
+
+
+def test_store_pickup_stays_at_pickup_store_and_parks_when_it_rejects(stores):
+    brooklyn, manhattan, _ = stores
+    product = ProductFactory()
+    inventory_receive(facility=brooklyn, product=product, quantity=5)
+    inventory_receive(facility=manhattan, product=product, quantity=50)
+    item = place(product, method="STORE_PICKUP", pickup=brooklyn, at=MANHATTAN)
+    assert item.facility == brooklyn
+    result = item_reject(facility=brooklyn, item_id=item.pk, reason_code="DAMAGED")
+    assert result.routed_to is None
+    item.refresh_from_db()
+    assert item.status == OrderItem.Status.UNROUTED
+    assert "pickup store rejected it" in item.parked_reason
+    assert level(manhattan, product) == (50, 50)
+
+
+@pytest.mark.parametrize("status", [OrderItem.Status.COMPLETED, OrderItem.Status.UNROUTED])
+def test_conflicts_change_nothing(stores, status):
+    brooklyn, manhattan, _ = stores
+    product = ProductFactory()
+    inventory_receive(facility=brooklyn, product=product, quantity=5)
+    item = place(product)
+    if status == OrderItem.Status.COMPLETED:
+        orders_start_picking(facility=brooklyn, order_ids=[item.order_id])
+        order_complete(facility=brooklyn, order_id=item.order_id)
+    else:
+        item_reject(facility=brooklyn, item_id=item.pk, reason_code="DAMAGED")
+    before = (level(brooklyn, product), Rejection.objects.count(), RoutingDecision.objects.count())
+    with pytest.raises(ItemConflict) as exc:
+        item_reject(facility=brooklyn, item_id=item.pk, reason_code="DAMAGED")
+    assert item.order.name in exc.value.message
+    assert (level(brooklyn, product), Rejection.objects.count(), RoutingDecision.objects.count()) == before
+
+
+def test_item_at_another_facility_is_a_conflict(stores):
+    brooklyn, manhattan, _ = stores
+    product = ProductFactory()
+    inventory_receive(facility=brooklyn, product=product, quantity=5)
+    item = place(product)
+    with pytest.raises(ItemConflict, match="no longer at"):
+        item_reject(facility=manhattan, item_id=item.pk, reason_code="DAMAGED")
+
+
+def test_unknown_reason_and_bad_quantity_are_invalid(stores):
+    brooklyn, _, _ = stores
+    product = ProductFactory()
+    inventory_receive(facility=brooklyn, product=product, quantity=5)
+    item = place(product, qty=2)
+    with pytest.raises(InvalidRequest, match="NOT_IN_STOCK"):
+        item_reject(facility=brooklyn, item_id=item.pk, reason_code="NOPE")
+    with pytest.raises(InvalidRequest, match="between 1 and 2"):
+        item_reject(facility=brooklyn, item_id=item.pk, reason_code="DAMAGED", quantity=3)
+    with pytest.raises(InvalidRequest):
+        item_reject(facility=brooklyn, item_id=item.pk, reason_code="REJ_AVOID_ORD_SPLIT")
+    assert level(brooklyn, product) == (5, 3)
+
+
+def test_partial_quantity_splits_the_line(stores):
+    brooklyn, manhattan, _ = stores
+    product = ProductFactory()
+    inventory_receive(facility=brooklyn, product=product, quantity=5)
+    inventory_receive(facility=manhattan, product=product, quantity=5)
+    item = place(product, qty=3)
+    result = item_reject(facility=brooklyn, item_id=item.pk, reason_code="DAMAGED", quantity=1)
+    item.refresh_from_db()
+    assert (item.quantity, item.facility, item.status) == (2, brooklyn, OrderItem.Status.OPEN)
+    part = result.item
+    assert (part.quantity, part.facility_id, part.split_from_id) == (1, manhattan.pk, item.pk)
+    # Brooklyn: QOH 5; 2 still reserved; 1 damaged -> ATP 5 - 2 - 1 = 2
+    assert level(brooklyn, product) == (5, 2)
+    assert level(manhattan, product) == (5, 4)
+    assert_ledger_invariant()
+
+
+def test_policy_no_partial_order_rejects_the_rest_of_the_order_here(stores):
+    brooklyn, manhattan, _ = stores
+    RejectionPolicy.objects.create(facility=brooklyn, allow_partial_order_rejection=False)
+    shirt, hat = ProductFactory(), ProductFactory()
+    for p in (shirt, hat):
+        inventory_receive(facility=brooklyn, product=p, quantity=5)
+        inventory_receive(facility=manhattan, product=p, quantity=5)
+    order = order_create(name="#P1", customer_name="Bo", shipping_method="STANDARD", ship_to_latitude=BROOKLYN[0],
+                         ship_to_longitude=BROOKLYN[1], lines=[(shirt, 1), (hat, 1)])
+    first = order.items.get(product=shirt)
+    result = item_reject(facility=brooklyn, item_id=first.pk, reason_code="DAMAGED")
+    assert len(result.collateral) == 1
+    assert set(order.items.values_list("facility__code", flat=True)) == {"MANHATTAN"}
+    collateral = Rejection.objects.get(order_item__product=hat)
+    assert collateral.reason.code == "REJ_AVOID_ORD_SPLIT" and collateral.caused_by == result.rejection
+    assert level(brooklyn, hat) == (5, 5)  # no-variance: only the release
+
+
+def test_policy_cascade_not_in_stock(stores):
+    brooklyn, manhattan, _ = stores
+    RejectionPolicy.objects.filter(facility__isnull=True).update(cascade_not_in_stock=True)
+    product = ProductFactory()
+    inventory_receive(facility=brooklyn, product=product, quantity=5)
+    inventory_receive(facility=manhattan, product=product, quantity=5)
+    items = [place(product) for _ in range(3)]
+    result = item_reject(facility=brooklyn, item_id=items[0].pk, reason_code="NOT_IN_STOCK")
+    assert len(result.collateral) == 2
+    assert {r.reason.code for r in Rejection.objects.exclude(pk=result.rejection.pk)} == {"REJ_CASCADE_BY_PROD"}
+    assert OrderItem.objects.filter(facility=manhattan).count() == 3
+    assert_ledger_invariant()
+
+
+def test_reject_all_reroutes_and_parks_with_records(stores):
+    brooklyn, manhattan, _ = stores
+    routable, stuck = ProductFactory(), ProductFactory()
+    inventory_receive(facility=brooklyn, product=routable, quantity=3)
+    inventory_receive(facility=brooklyn, product=stuck, quantity=2)
+    inventory_receive(facility=manhattan, product=routable, quantity=10)
+    items = [place(routable) for _ in range(3)] + [place(stuck) for _ in range(2)]
+    orders_start_picking(facility=brooklyn, order_ids=[i.order_id for i in items])
+    summary = facility_reject_all(facility=brooklyn, from_status="in_progress", reason_code="INACTIVE_STORE")
+    assert (summary.orders, summary.rejected, summary.parked, summary.rerouted) == (5, 5, 2, {"MANHATTAN": 3})
+    assert Rejection.objects.count() == 5
+    assert RoutingDecision.objects.filter(trigger="REJECTION").count() == 5
+    assert not OrderItem.objects.filter(facility=brooklyn).exists()
+    assert_ledger_invariant()
+
+
+def test_reject_all_dry_run_changes_nothing(stores):
+    brooklyn, manhattan, _ = stores
+    product = ProductFactory()
+    inventory_receive(facility=brooklyn, product=product, quantity=3)
+    inventory_receive(facility=manhattan, product=product, quantity=1)
+    for _ in range(3):
+        place(product)
+    summary = facility_reject_all(facility=brooklyn, from_status="open", reason_code="DAMAGED", dry_run=True, stop_routing=True)
+    assert (summary.rejected, summary.parked, summary.rerouted) == (3, 2, {"MANHATTAN": 1})
+    assert OrderItem.objects.filter(facility=brooklyn, status="OPEN").count() == 3
+    assert not Rejection.objects.exists()
+    brooklyn.refresh_from_db()
+    assert brooklyn.allows_routing is True
+    assert level(brooklyn, product) == (3, 0)
+
+
+def test_receiving_stock_routes_parked_items(stores):
+    brooklyn, manhattan, _ = stores
+    product = ProductFactory()
+    item = place(product)
+    assert item.status == OrderItem.Status.UNROUTED
+    _, summary = stock_receive(facility=manhattan, product=product, quantity=2)
+    item.refresh_from_db()
+    assert (summary.routed, item.facility, item.status) == (1, manhattan, OrderItem.Status.OPEN)
+    assert level(manhattan, product) == (2, 1)
+
+
+def test_complete_ships_units_off_the_shelf(stores):
+    brooklyn, _, _ = stores
+    product = ProductFactory()
+    inventory_receive(facility=brooklyn, product=product, quantity=4)
+    item = place(product, qty=3)
+    assert orders_start_picking(facility=brooklyn, order_ids=[item.order_id]) == 1
+    order_complete(facility=brooklyn, order_id=item.order_id)
+    item.refresh_from_db()
+    assert item.status == OrderItem.Status.COMPLETED
+    assert level(brooklyn, product) == (1, 1)
+    assert_ledger_invariant()
