@@ -1,0 +1,113 @@
+"""Real threads on PostgreSQL: row locks (items, then levels, pk order) make concurrent writers safe."""
+
+import threading
+
+import pytest
+from django.db import connection
+
+from fulfillment.errors import ItemConflict
+from fulfillment.models import OrderItem, Rejection
+from fulfillment.services import item_reject, order_create
+from inventory.models import InventoryLevel
+from inventory.selectors import levels_not_matching_ledger
+from inventory.services import inventory_receive
+from routing.models import RoutingDecision
+from tests.conftest import requires_postgres
+from tests.factories import FacilityFactory, ProductFactory
+
+pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+
+def run_together(funcs):
+    """Start every function at the same moment on its own thread (own connection); return results or exceptions."""
+    barrier = threading.Barrier(len(funcs))
+    results = [None] * len(funcs)
+
+    def runner(index, func):
+        try:
+            barrier.wait()
+            results[index] = func()
+        except Exception as exc:  # collected for the assertions
+            results[index] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=runner, args=(i, f)) for i, f in enumerate(funcs)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return results
+
+
+def test_two_concurrent_rejections_of_one_item_make_one_rejection():
+    brooklyn = FacilityFactory(code="BROOKLYN", latitude=40.68, longitude=-73.94)
+    manhattan = FacilityFactory(code="MANHATTAN", latitude=40.75, longitude=-73.98)
+    product = ProductFactory()
+    inventory_receive(facility=brooklyn, product=product, quantity=10)
+    inventory_receive(facility=manhattan, product=product, quantity=10)
+    order = order_create(name="#C1", customer_name="Ada", shipping_method="STANDARD", ship_to_latitude=40.68,
+                         ship_to_longitude=-73.94, lines=[(product, 1)])
+    item = order.items.get()
+    assert item.facility == brooklyn
+
+    results = run_together([
+        lambda: item_reject(facility=brooklyn, item_id=item.pk, reason_code="DAMAGED"),
+        lambda: item_reject(facility=brooklyn, item_id=item.pk, reason_code="MISMATCH"),
+    ])
+
+    conflicts = [r for r in results if isinstance(r, ItemConflict)]
+    successes = [r for r in results if not isinstance(r, Exception)]
+    assert len(successes) == 1 and len(conflicts) == 1, results
+    assert Rejection.objects.filter(order_item=item).count() == 1
+    assert RoutingDecision.objects.filter(order_item=item, trigger="REJECTION").count() == 1
+    level = InventoryLevel.objects.get(facility=brooklyn, product=product)
+    # exactly one reason's effect applied to Brooklyn: DAMAGED -> (10, 9), MISMATCH -> (9, 9)
+    assert (level.quantity_on_hand, level.available_to_promise) in {(10, 9), (9, 9)}
+    assert InventoryLevel.objects.get(facility=manhattan, product=product).available_to_promise == 9
+    assert not levels_not_matching_ledger().exists()
+
+
+def test_concurrent_routings_for_the_last_units_never_oversell():
+    store = FacilityFactory(code="LASTUNITS", latitude=40.68, longitude=-73.94)
+    product = ProductFactory()
+    inventory_receive(facility=store, product=product, quantity=5)
+
+    def place(n):
+        return lambda: order_create(name=f"#RACE{n}", customer_name="Racer", shipping_method="STANDARD",
+                                    ship_to_latitude=40.68, ship_to_longitude=-73.94, lines=[(product, 1)])
+
+    results = run_together([place(n) for n in range(16)])
+
+    assert not [r for r in results if isinstance(r, Exception)], results
+    level = InventoryLevel.objects.get(facility=store, product=product)
+    assert (level.quantity_on_hand, level.available_to_promise) == (5, 0)
+    assert OrderItem.objects.filter(facility=store, status="OPEN").count() == 5
+    assert OrderItem.objects.filter(status="UNROUTED").count() == 11
+    assert not levels_not_matching_ledger().exists()
+
+
+def test_concurrent_rejections_bouncing_between_stores_do_not_deadlock():
+    """Two stores rejecting different items of one product to each other at once: both complete, stock stays exact."""
+    a = FacilityFactory(code="STOREA", latitude=40.68, longitude=-73.94)
+    b = FacilityFactory(code="STOREB", latitude=40.75, longitude=-73.98)
+    product = ProductFactory()
+    inventory_receive(facility=a, product=product, quantity=20)
+    inventory_receive(facility=b, product=product, quantity=20)
+    near_a = [order_create(name=f"#A{n}", customer_name="A", shipping_method="STANDARD", ship_to_latitude=40.68,
+                           ship_to_longitude=-73.94, lines=[(product, 1)]).items.get() for n in range(6)]
+    near_b = [order_create(name=f"#B{n}", customer_name="B", shipping_method="STANDARD", ship_to_latitude=40.75,
+                           ship_to_longitude=-73.98, lines=[(product, 1)]).items.get() for n in range(6)]
+    assert {i.facility_id for i in near_a} == {a.pk} and {i.facility_id for i in near_b} == {b.pk}
+
+    funcs = [(lambda i=i: item_reject(facility=a, item_id=i.pk, reason_code="INACTIVE_STORE")) for i in near_a]
+    funcs += [(lambda i=i: item_reject(facility=b, item_id=i.pk, reason_code="INACTIVE_STORE")) for i in near_b]
+    results = run_together(funcs)
+
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert OrderItem.objects.filter(facility=b, order__name__startswith="#A").count() == 6
+    assert OrderItem.objects.filter(facility=a, order__name__startswith="#B").count() == 6
+    for store in (a, b):
+        level = InventoryLevel.objects.get(facility=store, product=product)
+        assert (level.quantity_on_hand, level.available_to_promise) == (20, 14)
+    assert not levels_not_matching_ledger().exists()
