@@ -31,12 +31,17 @@ class InventoryBook:
     user: object | None = None
     _ledger: list[InventoryAdjustment] = field(default_factory=list)
     _dirty: dict[int, InventoryLevel] = field(default_factory=dict)
+    _by_product: dict[int, list[InventoryLevel]] | None = None
 
     def level(self, facility_id: int, product_id: int) -> InventoryLevel | None:
         return self.levels.get((facility_id, product_id))
 
     def levels_of_product(self, product_id: int) -> list[InventoryLevel]:
-        return [lvl for (_, pid), lvl in self.levels.items() if pid == product_id]
+        if self._by_product is None:
+            self._by_product = {}
+            for (_, pid), lvl in self.levels.items():
+                self._by_product.setdefault(pid, []).append(lvl)
+        return self._by_product.get(product_id, [])
 
     def record(self, level: InventoryLevel, *, atp_delta: int, qoh_delta: int, kind: str, reason: str = "", reference: str = ""):
         level.available_to_promise += atp_delta

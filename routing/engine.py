@@ -64,6 +64,21 @@ def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
 
 
+def day_month(day: date) -> str:
+    """'27 Nov' (portable: no platform-specific strftime flags)."""
+    return f"{day.day} {day:%b}"
+
+
+def km_beyond(distance: float, limit: int) -> str:
+    """The distance as shown next to a limit it exceeds: whole km, with decimals only when rounding would hide the excess
+    (50.3 km over a 50 km limit reads "50.3 km > 50 km", never "50 km > 50 km")."""
+    for decimals in (0, 1, 2):
+        shown = f"{distance:.{decimals}f}"
+        if float(shown) > limit:
+            return shown
+    return f"{distance:.3f}"
+
+
 @dataclass
 class _Evaluation:
     facility: Facility
@@ -140,7 +155,7 @@ class Router:
         elif demand.shipping_method == "STORE_PICKUP" and facility.pk != demand.pickup_facility_id:
             ev.reason = "not the customer's pickup store"
         elif rule.exclude_rejecting_facilities and facility.pk in demand.rejected_on:
-            ev.reason = f"rejected this item on {demand.rejected_on[facility.pk].strftime('%-d %b')}"
+            ev.reason = f"rejected this item on {day_month(demand.rejected_on[facility.pk])}"
         elif not facility.is_active:
             ev.reason = "facility inactive"
         elif not facility.allows_routing:
@@ -150,7 +165,7 @@ class Router:
         elif rule.facility_group_id and facility.pk not in self.group_members.get(rule.facility_group_id, set()):
             ev.reason = f"not in group {rule.facility_group.name}"
         elif rule.max_distance_km is not None and distance > rule.max_distance_km:
-            ev.reason = f"{distance:.0f} km > {rule.max_distance_km} km"
+            ev.reason = f"{km_beyond(distance, rule.max_distance_km)} km > {rule.max_distance_km} km"
         elif facility.daily_order_limit is not None and self._load_today(facility) >= facility.daily_order_limit:
             ev.reason = f"over daily limit ({self._load_today(facility)}/{facility.daily_order_limit} lines today)"
         elif routable <= 0:
@@ -249,7 +264,7 @@ class Router:
         if not eligible:
             return []
         whole = [ev for ev in eligible if ev.routable >= demand.quantity]
-        if whole and (not rule.allow_split or whole[0] is eligible[0]):
+        if whole:  # one facility for the whole line beats a split, even when the rule allows splitting
             return [(whole[0].facility.pk, demand.quantity)]
         if not rule.allow_split:
             return []
