@@ -123,6 +123,10 @@ STORAGES = {
     },
 }
 
+# Development serves static files straight from the finders (no collectstatic needed); production from STATIC_ROOT.
+WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_AUTOREFRESH = DEBUG
+
 TASKS_BACKEND = os.environ.get("TASKS_BACKEND", "immediate")
 TASKS = {
     "default": {

@@ -1,0 +1,76 @@
+"""`manage.py import_inventory FILE.csv [--dry-run]` — set counted quantities on hand from a CSV file.
+
+Header: `facility,sku,quantity_on_hand`. The whole file is validated first; every bad row is reported with its line
+number and nothing changes when any row is bad. Each changed level goes through `inventory_count_set` (a COUNT ledger row);
+afterwards the parked items of the file's products are routed again. All in one transaction.
+"""
+
+from collections import Counter
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from fulfillment import services
+from fulfillment.errors import FulfillmentError
+from fulfillment.imports import ImportFileError, inventory_plan_read
+from inventory import services as inventory_services
+from inventory.services import InventoryError
+
+MAX_LISTED_CHANGES = 50
+
+
+def format_counts(counts: dict) -> str:
+    return ", ".join(f"{code} {n}" for code, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+class Command(BaseCommand):
+    help = "Set counted quantities on hand from a CSV file (facility,sku,quantity_on_hand); all rows or none."
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", help="CSV file with the header facility,sku,quantity_on_hand")
+        parser.add_argument("--dry-run", action="store_true", help="Report what would change; write nothing.")
+        parser.add_argument("--reference", default="", help="Ledger reference (default: import <file name>).")
+
+    def handle(self, *args, **options):
+        path = options["file"]
+        try:
+            plan = inventory_plan_read(path)
+        except ImportFileError as exc:
+            raise CommandError(f"{path}: {exc.message}. Nothing was imported.") from exc
+        if plan.ignored_columns:
+            self.stderr.write(f"Ignoring unknown column(s): {', '.join(plan.ignored_columns)}")
+        if plan.errors:
+            raise CommandError(
+                f"{path}: {len(plan.errors)} bad row(s); nothing was imported:\n"
+                + "\n".join(f"  {error}" for error in plan.errors)
+            )
+
+        changed = plan.changed
+        w = self.stdout.write
+        verb = "Would change" if options["dry_run"] else "Changed"
+        w(f"{'DRY RUN - nothing was changed. ' if options['dry_run'] else ''}{verb} {len(changed)} inventory level(s); "
+          f"{len(plan.unchanged)} already at the counted quantity.")
+        for row in changed[:MAX_LISTED_CHANGES]:
+            w(f"  line {row.line}: {row.facility.code} {row.product.sku} QOH {row.before} -> {row.quantity_on_hand}")
+        if len(changed) > MAX_LISTED_CHANGES:
+            w(f"  ... and {len(changed) - MAX_LISTED_CHANGES} more")
+        if options["dry_run"] or not changed:
+            return
+
+        reference = options["reference"] or f"import {path}"[:120]
+        try:
+            with transaction.atomic():
+                for row in changed:
+                    inventory_services.inventory_count_set(
+                        facility=row.facility, product=row.product, quantity_on_hand=row.quantity_on_hand,
+                        reference=reference,
+                    )
+                summary = services.items_route(
+                    product_ids=sorted({row.product.pk for row in changed}), trigger="RECEIPT"
+                )
+        except (InventoryError, FulfillmentError) as exc:
+            raise CommandError(f"{exc.message} Nothing was imported.") from exc
+        rerouted = Counter(summary.rerouted)
+        if summary.routed or summary.parked:
+            w(f"Parked items of these products routed: {summary.routed}"
+              + (f" ({format_counts(rerouted)})" if rerouted else "") + f"; still parked: {summary.parked}.")

@@ -1,0 +1,91 @@
+"""Admin for facilities, products, groups and the (read-only) inventory ledger.
+
+`InventoryLevel` is registered in `fulfillment/admin.py`: its "Receive stock" action also routes the product's parked
+items (`fulfillment.services.stock_receive`), and `inventory` must not import `fulfillment`.
+"""
+
+from django.contrib import admin
+from django.db.models import Count
+
+from .models import Facility, FacilityGroup, InventoryAdjustment, Product
+
+
+class ReadOnlyAdminMixin:
+    """Rows are written by services only: admin may look, never add, change or delete."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Facility)
+class FacilityAdmin(admin.ModelAdmin):
+    list_display = (
+        "code", "name", "kind", "is_active", "allows_routing", "allows_pickup", "priority", "safety_stock",
+        "daily_order_limit", "latitude", "longitude", "timezone",
+    )
+    list_display_links = ("code", "name")
+    list_filter = ("kind", "is_active", "allows_routing", "allows_pickup")
+    search_fields = ("code", "name")
+    ordering = ("code",)
+    fieldsets = (
+        (None, {"fields": ("code", "name", "kind", "is_active")}),
+        ("Routing", {"fields": ("allows_routing", "allows_pickup", "priority", "safety_stock", "daily_order_limit")}),
+        ("Location", {"fields": ("latitude", "longitude", "timezone")}),
+    )
+
+    def has_delete_permission(self, request, obj=None):
+        # Facilities carry orders, rejections and ledger rows (PROTECT): deactivate instead.
+        return False
+
+
+@admin.register(FacilityGroup)
+class FacilityGroupAdmin(admin.ModelAdmin):
+    list_display = ("name", "facility_count")
+    search_fields = ("name", "facilities__code")
+    filter_horizontal = ("facilities",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_facility_count=Count("facilities", distinct=True))
+
+    @admin.display(description="Facilities", ordering="_facility_count")
+    def facility_count(self, obj):
+        return obj._facility_count
+
+
+@admin.register(Product)
+class ProductAdmin(admin.ModelAdmin):
+    list_display = ("sku", "name", "upc")
+    list_display_links = ("sku", "name")
+    search_fields = ("sku", "name", "upc")
+    ordering = ("sku",)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(InventoryAdjustment)
+class InventoryAdjustmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The append-only ledger: read-only."""
+
+    list_display = (
+        "created_at", "facility_code", "product_sku", "kind", "qoh_delta", "atp_delta", "reason", "reference", "created_by",
+    )
+    list_filter = ("kind", "reason", "level__facility", "created_at")
+    search_fields = ("level__product__sku", "level__product__name", "level__facility__code", "reference", "reason")
+    list_select_related = ("level__facility", "level__product", "created_by")
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+
+    @admin.display(description="Facility", ordering="level__facility__code")
+    def facility_code(self, obj):
+        return obj.level.facility.code
+
+    @admin.display(description="SKU", ordering="level__product__sku")
+    def product_sku(self, obj):
+        return obj.level.product.sku
