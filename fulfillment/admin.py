@@ -15,7 +15,6 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.html import format_html
 
-from inventory import services as inventory_services
 from inventory.admin import ReadOnlyAdminMixin
 from inventory.models import InventoryLevel
 
@@ -175,15 +174,12 @@ class InventoryLevelAdmin(admin.ModelAdmin):
         if "apply" in request.POST and form.is_valid():
             quantity = form.cleaned_data["quantity"]
             levels = list(queryset)
-            changes = []
-            for level in levels:
-                before = level.quantity_on_hand
-                updated = inventory_services.inventory_count_set(
-                    facility=level.facility, product=level.product, quantity_on_hand=quantity, user=request.user,
-                    reference="admin: counted quantity",
-                )
-                changes.append(f"{level.facility.code} {level.product.sku} {before} -> {updated.quantity_on_hand}")
-            summary = services.items_route(product_ids=sorted({level.product_id for level in levels}), trigger="RECEIPT")
+            before = {level.pk: level.quantity_on_hand for level in levels}
+            summary = services.stock_counts_set(
+                counts=[(level.facility, level.product, quantity) for level in levels], user=request.user,
+                reference="admin: counted quantity",
+            )
+            changes = [f"{level.facility.code} {level.product.sku} {before[level.pk]} -> {quantity}" for level in levels]
             message = f"Counted quantity set at {len(levels)} level(s): " + "; ".join(changes) + "."
             if summary.routed or summary.parked:
                 message += f" Parked items routed: {summary.routed}"

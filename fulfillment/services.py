@@ -8,7 +8,7 @@ day's load counters of limited facilities.
 
 import logging
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import date
@@ -18,7 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from inventory.models import Facility, Product
-from inventory.services import InventoryBook, inventory_book_open, inventory_receive
+from inventory.services import InventoryBook, inventory_book_open, inventory_count_set, inventory_receive
 from routing.engine import Demand, Plan
 from routing.models import RoutingDecision
 from routing.services import RoutingSession, decisions_record, routing_session_open
@@ -66,7 +66,8 @@ class RouteSummary:
     rerouted: dict[str, int] = field(default_factory=dict)
 
 
-def _chunks(ids: Sequence[int], size: int = BATCH_SIZE) -> Iterable[Sequence[int]]:
+def _chunks(ids: Sequence[int], size: int | None = None) -> Iterable[Sequence[int]]:
+    size = size or BATCH_SIZE  # read at call time, so tests can patch BATCH_SIZE
     for start in range(0, len(ids), size):
         yield ids[start : start + size]
 
@@ -246,7 +247,19 @@ def item_reject(
         if not 1 <= qty <= item.quantity:
             raise InvalidRequest(f"Quantity must be between 1 and {item.quantity}.")
         requests = [_ToReject(item, qty, reason)]
-        system_reasons = {r.code: r for r in RejectionReason.objects.filter(code__in=set(collateral.values()))}
+        # A partial quantity leaves the rest of the line here; the policies that move the order's (or the product's)
+        # other items away move that rest too, with the same system reason.
+        rest_code = None
+        if qty < item.quantity:
+            if not policy.allow_partial_order_rejection:
+                rest_code = "REJ_AVOID_ORD_SPLIT"
+            elif policy.cascade_not_in_stock and reason.code == "NOT_IN_STOCK" and item.status == Status.OPEN:
+                rest_code = "REJ_CASCADE_BY_PROD"
+        system_reasons = {
+            r.code: r for r in RejectionReason.objects.filter(code__in=set(collateral.values()) | {rest_code} - {None})
+        }
+        if rest_code in system_reasons:
+            requests.append(_ToReject(item, item.quantity - qty, system_reasons[rest_code]))
         for pk, code in sorted(collateral.items()):
             other = locked.get(pk)
             if other and other.facility_id == facility.pk and other.status in OrderItem.REJECTABLE and code in system_reasons:
@@ -285,13 +298,14 @@ def facility_reject_all(
     stop_routing: bool = False,
     dry_run: bool = False,
     bulk_rejection: BulkRejection | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> RejectAllSummary:
     """Reject every OPEN or IN_PROGRESS item at a facility (optionally only some orders) and re-route each.
 
     Works in batches of BATCH_SIZE items, each its own transaction with a constant number of queries. Items a colleague
     moved meanwhile are skipped and counted. `dry_run` does everything inside one transaction and rolls it back, so the
     figures are exactly what would happen. Policies (order split avoidance, cascades) do not apply: every matching item
-    is being rejected already.
+    is being rejected already. `progress(done, total)`, when given, is called after each batch (a command's bar).
     """
     status = _status_get(from_status)
     reason = _reason_get(reason_code)
@@ -338,6 +352,8 @@ def facility_reject_all(
                         processed_items=processed, rejected_items=summary.rejected, parked_items=summary.parked,
                         skipped_items=summary.skipped, rerouted=_by_code(rerouted),
                     )
+            if progress is not None:
+                progress(processed, summary.items)
         summary.rerouted = _by_code(rerouted)
         if dry_run:
             transaction.set_rollback(True)
@@ -387,8 +403,10 @@ def bulk_rejection_execute(*, bulk_rejection_id: int) -> BulkRejection:
 def items_route(
     *, facility: Facility | None = None, item_ids: Iterable[int] | None = None, product_ids: Iterable[int] | None = None,
     trigger: str = RoutingDecision.Trigger.ROUTE_ORDERS,
+    progress: Callable[[int, int], None] | None = None,
 ) -> RouteSummary:
-    """Route UNROUTED items again, in batches. `facility`: only items rejected at it or to be picked up there."""
+    """Route UNROUTED items again, in batches. `facility`: only items rejected at it or to be picked up there.
+    `progress(done, total)`, when given, is called after each batch."""
     items = OrderItem.objects.filter(status=Status.UNROUTED)
     if item_ids is not None:
         items = items.filter(pk__in=list(item_ids))
@@ -399,7 +417,11 @@ def items_route(
     ids = list(items.order_by("pk").values_list("pk", flat=True))
     summary = RouteSummary()
     rerouted: Counter[int] = Counter()
+    done = 0
     for batch in _chunks(ids):
+        if progress is not None and done:
+            progress(done, len(ids))
+        done += len(batch)
         with transaction.atomic():
             locked = [i for i in lock_items(batch) if i.status == Status.UNROUTED]
             if not locked:
@@ -415,6 +437,8 @@ def items_route(
                     rerouted[plan.allocations[0][0]] += 1
                 else:
                     summary.parked += 1
+    if progress is not None:
+        progress(len(ids), len(ids))
     summary.rerouted = _by_code(rerouted)
     return summary
 
@@ -423,7 +447,22 @@ def stock_receive(*, facility: Facility, product: Product, quantity: int, user=N
     """Receive stock, then give the product's parked items another chance at once (two transactions)."""
     level = inventory_receive(facility=facility, product=product, quantity=quantity, user=user, reference=reference)
     summary = items_route(product_ids=[product.pk], trigger=RoutingDecision.Trigger.RECEIPT)
+    if summary.routed:
+        level.refresh_from_db()  # the routing just reserved some of what arrived: return the level as it is now
     return level, summary
+
+
+def stock_counts_set(
+    *, counts: Sequence[tuple[Facility, Product, int]], user=None, reference: str = ""
+) -> RouteSummary:
+    """Set counted quantities (all in one transaction), then route the counted products' parked items.
+
+    The routing runs in its own transaction after the counts commit, so the lock order (items before levels) holds.
+    """
+    with transaction.atomic():
+        for facility, product, quantity_on_hand in counts:
+            inventory_count_set(facility=facility, product=product, quantity_on_hand=quantity_on_hand, user=user, reference=reference)
+    return items_route(product_ids=sorted({product.pk for _, product, _ in counts}), trigger=RoutingDecision.Trigger.RECEIPT)
 
 
 # -- orders and picking ---------------------------------------------------------------------------------------------

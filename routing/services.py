@@ -9,7 +9,7 @@ from inventory.services import InventoryBook
 
 from .engine import Demand, Plan, Router, facility_local_date
 from .locks import lock_daily_loads
-from .models import FacilityDailyLoad, RoutingDecision, RoutingRule
+from .models import FacilityDailyLoad, RoutingDecision
 from .selectors import facilities_for_routing, group_members_for, rules_active
 
 __all__ = ["Demand", "Plan", "RoutingSession", "routing_session_open", "decisions_record"]

@@ -367,3 +367,136 @@ def test_ledger_invariant_holds_after_a_random_sequence_of_operations(stores):
     assert Rejection.objects.count() >= 20
     assert OrderItem.objects.filter(split_from__isnull=False).exists()
     assert Rejection.objects.count() == RoutingDecision.objects.filter(trigger="REJECTION").count()
+
+
+# -- rejection policies (issue #4) --------------------------------------------------------------------------------------
+def _order(name, lines, at=BROOKLYN):
+    return order_create(name=name, customer_name="Bo", shipping_method="STANDARD", ship_to_latitude=at[0],
+                        ship_to_longitude=at[1], lines=lines)
+
+
+def test_policy_facility_override_beats_the_global_policy(stores):
+    brooklyn, manhattan, _ = stores
+    RejectionPolicy.objects.filter(facility__isnull=True).update(allow_partial_order_rejection=False)
+    RejectionPolicy.objects.create(facility=brooklyn, allow_partial_order_rejection=True)
+    shirt, hat = ProductFactory(), ProductFactory()
+    for p in (shirt, hat):
+        inventory_receive(facility=brooklyn, product=p, quantity=5)
+        inventory_receive(facility=manhattan, product=p, quantity=5)
+    order = _order("#P2", [(shirt, 1), (hat, 1)])
+    result = item_reject(facility=brooklyn, item_id=order.items.get(product=shirt).pk, reason_code="DAMAGED")
+    assert result.collateral == []
+    assert order.items.get(product=hat).facility == brooklyn  # Brooklyn allows a partial order rejection
+
+
+def test_policy_no_partial_order_leaves_other_facilities_items_and_finished_items_alone(stores):
+    brooklyn, manhattan, stamford = stores
+    RejectionPolicy.objects.filter(facility__isnull=True).update(allow_partial_order_rejection=False)
+    shirt, hat, sock = ProductFactory(), ProductFactory(), ProductFactory()
+    for p in (shirt, hat):
+        inventory_receive(facility=brooklyn, product=p, quantity=5)
+        inventory_receive(facility=stamford, product=p, quantity=5)
+    inventory_receive(facility=manhattan, product=sock, quantity=5)
+    order = _order("#P3", [(shirt, 1), (hat, 1), (sock, 1)])
+    hat_item = order.items.get(product=hat)
+    orders_start_picking(facility=brooklyn, order_ids=[order.pk])  # in progress items are rejected with it too
+    result = item_reject(facility=brooklyn, item_id=order.items.get(product=shirt).pk, reason_code="DAMAGED")
+    assert [c.item.pk for c in result.collateral] == [hat_item.pk]
+    assert "1 other item(s) here were rejected with it by the store's policy." in result.message
+    assert order.items.get(product=sock).facility == manhattan  # at another facility: untouched
+    assert set(order.items.filter(product__in=[shirt, hat]).values_list("facility__code", flat=True)) == {"STAMFORD"}
+    assert_ledger_invariant()
+
+
+def test_policy_no_partial_order_also_moves_the_rest_of_a_partially_rejected_line(stores):
+    """Bug fix: rejecting 1 of 3 units left 2 units here, so the order shipped split despite the policy."""
+    brooklyn, manhattan, _ = stores
+    RejectionPolicy.objects.filter(facility__isnull=True).update(allow_partial_order_rejection=False)
+    product = ProductFactory()
+    inventory_receive(facility=brooklyn, product=product, quantity=5)
+    inventory_receive(facility=manhattan, product=product, quantity=5)
+    item = place(product, qty=3)
+    result = item_reject(facility=brooklyn, item_id=item.pk, reason_code="DAMAGED", quantity=1)
+    assert not OrderItem.objects.filter(order=item.order, facility=brooklyn).exists()
+    assert sorted(OrderItem.objects.filter(order=item.order).values_list("facility__code", "quantity")) == [
+        ("MANHATTAN", 1), ("MANHATTAN", 2)
+    ]
+    rest = Rejection.objects.get(order_item=item)
+    assert (rest.reason.code, rest.quantity, rest.caused_by) == ("REJ_AVOID_ORD_SPLIT", 2, result.rejection)
+    assert (result.rejection.reason.code, result.rejection.quantity) == ("DAMAGED", 1)
+    assert level(brooklyn, product) == (5, 4)  # one unit unsellable; the other two only released
+    assert level(manhattan, product) == (5, 2)
+    assert_ledger_invariant()
+
+
+def test_policy_cascade_only_for_not_in_stock_and_only_open_items(stores):
+    brooklyn, manhattan, _ = stores
+    RejectionPolicy.objects.filter(facility__isnull=True).update(cascade_not_in_stock=True)
+    product = ProductFactory()
+    inventory_receive(facility=brooklyn, product=product, quantity=9)
+    inventory_receive(facility=manhattan, product=product, quantity=9)
+    first, second, picking, other_store = place(product), place(product), place(product), place(product, at=MANHATTAN)
+    orders_start_picking(facility=brooklyn, order_ids=[picking.order_id])
+    assert item_reject(facility=brooklyn, item_id=first.pk, reason_code="DAMAGED").collateral == []
+    result = item_reject(facility=brooklyn, item_id=second.pk, reason_code="NOT_IN_STOCK")
+    assert result.collateral == []  # the only other item here is in progress, not open
+    assert OrderItem.objects.get(pk=picking.pk).facility == brooklyn
+    assert OrderItem.objects.get(pk=other_store.pk).facility == manhattan
+
+
+def test_policy_cascade_also_moves_the_rest_of_a_partially_rejected_open_line(stores):
+    """Bug fix: NOT_IN_STOCK for 1 of 3 units zeroed the store's stock but left the other 2 units there."""
+    brooklyn, manhattan, _ = stores
+    RejectionPolicy.objects.filter(facility__isnull=True).update(cascade_not_in_stock=True)
+    product = ProductFactory()
+    inventory_receive(facility=brooklyn, product=product, quantity=5)
+    inventory_receive(facility=manhattan, product=product, quantity=5)
+    item = place(product, qty=3)
+    result = item_reject(facility=brooklyn, item_id=item.pk, reason_code="NOT_IN_STOCK", quantity=1)
+    assert not OrderItem.objects.filter(order=item.order, facility=brooklyn).exists()
+    rest = Rejection.objects.get(order_item=item)
+    assert (rest.reason.code, rest.quantity, rest.caused_by) == ("REJ_CASCADE_BY_PROD", 2, result.rejection)
+    assert level(brooklyn, product) == (0, 0)
+    assert_ledger_invariant()
+
+
+def test_partial_rejection_without_policies_keeps_the_rest_here(stores):
+    brooklyn, manhattan, _ = stores
+    product = ProductFactory()
+    inventory_receive(facility=brooklyn, product=product, quantity=5)
+    inventory_receive(facility=manhattan, product=product, quantity=5)
+    item = place(product, qty=3)
+    result = item_reject(facility=brooklyn, item_id=item.pk, reason_code="NOT_IN_STOCK", quantity=1)
+    assert result.collateral == []
+    item.refresh_from_db()
+    assert (item.facility, item.quantity) == (brooklyn, 2)
+
+
+def test_policy_collateral_never_returns_to_the_rejecting_store_and_parks_when_nowhere(stores):
+    brooklyn, _, _ = stores
+    RejectionPolicy.objects.filter(facility__isnull=True).update(allow_partial_order_rejection=False)
+    shirt, hat = ProductFactory(), ProductFactory()
+    for p in (shirt, hat):
+        inventory_receive(facility=brooklyn, product=p, quantity=5)
+    order = _order("#P4", [(shirt, 1), (hat, 1)])
+    result = item_reject(facility=brooklyn, item_id=order.items.get(product=shirt).pk, reason_code="DAMAGED")
+    assert [c.routed_to for c in result.collateral] == [None]
+    hat_item = order.items.get(product=hat)
+    assert hat_item.status == OrderItem.Status.UNROUTED
+    decision = RoutingDecision.objects.filter(order_item=hat_item).latest("pk")
+    assert {c["facility"]: c["reason"] for c in decision.candidates}["BROOKLYN"] == "rejected this item just now"
+    assert level(brooklyn, hat) == (5, 5)
+
+
+def test_counting_stock_routes_parked_items_and_keeps_the_ledger(stores):
+    from fulfillment.services import stock_counts_set
+
+    brooklyn, manhattan, _ = stores
+    product = ProductFactory()
+    item = place(product, qty=2)
+    assert item.status == OrderItem.Status.UNROUTED
+    summary = stock_counts_set(counts=[(manhattan, product, 3), (brooklyn, product, 0)], reference="cycle count")
+    item.refresh_from_db()
+    assert (summary.routed, summary.parked, summary.rerouted) == (1, 0, {"MANHATTAN": 1})
+    assert level(manhattan, product) == (3, 1)
+    assert_ledger_invariant()

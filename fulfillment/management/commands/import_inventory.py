@@ -2,18 +2,16 @@
 
 Header: `facility,sku,quantity_on_hand`. The whole file is validated first; every bad row is reported with its line
 number and nothing changes when any row is bad. Each changed level goes through `inventory_count_set` (a COUNT ledger row);
-afterwards the parked items of the file's products are routed again. All in one transaction.
+afterwards the parked items of the file's products are routed again. The counts are one transaction; the routing follows it.
 """
 
 from collections import Counter
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 
 from fulfillment import services
 from fulfillment.errors import FulfillmentError
 from fulfillment.imports import ImportFileError, inventory_plan_read
-from inventory import services as inventory_services
 from inventory.services import InventoryError
 
 MAX_LISTED_CHANGES = 50
@@ -59,15 +57,9 @@ class Command(BaseCommand):
 
         reference = options["reference"] or f"import {path}"[:120]
         try:
-            with transaction.atomic():
-                for row in changed:
-                    inventory_services.inventory_count_set(
-                        facility=row.facility, product=row.product, quantity_on_hand=row.quantity_on_hand,
-                        reference=reference,
-                    )
-                summary = services.items_route(
-                    product_ids=sorted({row.product.pk for row in changed}), trigger="RECEIPT"
-                )
+            summary = services.stock_counts_set(
+                counts=[(row.facility, row.product, row.quantity_on_hand) for row in changed], reference=reference
+            )
         except (InventoryError, FulfillmentError) as exc:
             raise CommandError(f"{exc.message} Nothing was imported.") from exc
         rerouted = Counter(summary.rerouted)
