@@ -73,10 +73,10 @@ def describe_rejection_outcome(outcome: RejectionOutcome, *, effect: str, quanti
         tail = "this store's stock of the product is set to zero"
     elif effect == DECREASE_ATP_AND_QOH:
         removed = outcome.qoh_before - outcome.qoh_after
-        tail = f"{_units(removed)} removed from stock"
+        tail = f"{_units(removed)} removed from stock" if removed else "no units left here to remove from stock"
     elif effect == DECREASE_ATP:
         unsellable = outcome.atp_released - outcome.atp_after
-        tail = f"{_units(unsellable)} counted as unsellable"
+        tail = f"{_units(unsellable)} counted as unsellable" if unsellable else "no sellable units left here to count as unsellable"
     else:
         tail = "the reservation is released, nothing else changes"
     return f"{qoh_part}; {atp_part}: {tail}"

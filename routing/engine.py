@@ -18,6 +18,10 @@ from inventory.services import InventoryBook
 from .models import RoutingDecision, RoutingRule
 
 EARTH_RADIUS_KM = 6371.0088
+# How a parked item's reason begins (OrderItem.parked_reason): the operations page sorts the parked queue by these.
+PARKED_PICKUP_REJECTED = "Parked for the operations team: the customer's pickup store rejected it; a person must decide."
+PARKED_NO_FACILITY = "Parked: no facility can take the whole line"
+PARKED_NO_RULE = "Parked: no active routing rule applies"
 LISTED_WITHOUT_STOCK_RECORD = 12  # facilities with no stock record of the product are listed up to this many, then counted
 
 
@@ -187,7 +191,9 @@ class Router:
         return lambda ev: (round(ev.distance, 3), ev.facility.priority, ev.facility.code)
 
     @staticmethod
-    def _lost_to(rule: RoutingRule, ev: _Evaluation, winner: _Evaluation) -> str:
+    def _lost_to(rule: RoutingRule, ev: _Evaluation, winner: _Evaluation, whole_line: int | None = None) -> str:
+        if whole_line is not None and ev.routable < whole_line:  # a split rule passed over it for a whole-line facility
+            return f"routable ATP {ev.routable} < {whole_line} needed; {winner.facility.code} has the whole line"
         if rule.sort == RoutingRule.Sort.INVENTORY_BALANCE and ev.routable != winner.routable:
             return f"less routable ATP than {winner.facility.code} ({ev.routable} vs {winner.routable})"
         if rule.sort == RoutingRule.Sort.PRIORITY and ev.facility.priority != winner.facility.priority:
@@ -197,14 +203,18 @@ class Router:
         return f"tie broken in favour of {winner.facility.code} (priority, then code)"
 
     def _explain(self, evaluations: list[_Evaluation], rule: RoutingRule | None, chosen: dict[int, int], winner, unlisted: int):
+        whole_line = next(iter(chosen.values())) if len(chosen) == 1 else None
         rows = []
         for ev in evaluations:
             if ev.facility.pk in chosen:
                 reason = f"chosen: {chosen[ev.facility.pk]} unit(s)"
             elif ev.reason is not None:
                 reason = ev.reason
+            elif winner is not None and len(chosen) > 1:  # a split: the parts before it covered the line
+                covered = ", ".join(self.facility_by_id[f].code for f in chosen)
+                reason = f"not needed: {covered} covered the line"
             elif winner is not None:
-                reason = self._lost_to(rule, ev, winner)
+                reason = self._lost_to(rule, ev, winner, whole_line)
             else:
                 reason = "eligible, but no rule placed the whole line"
             rows.append(
@@ -229,7 +239,7 @@ class Router:
     def route(self, demand: Demand) -> Plan:
         rules = [r for r in self.rules if not r.shipping_methods or demand.shipping_method in r.shipping_methods]
         if not rules:
-            return Plan(demand, [], None, f"Parked: no active routing rule applies to {demand.shipping_method} orders.", [])
+            return Plan(demand, [], None, f"{PARKED_NO_RULE} to {demand.shipping_method} orders.", [])
         listed, unlisted = self._candidate_facilities(demand)
         last_evaluations: list[_Evaluation] = []
         last_rule = None
@@ -252,7 +262,7 @@ class Router:
                     else self.facility_by_id[allocations[0][0]].name
                 summary = (
                     f"{'Split across' if len(allocations) > 1 else 'Routed to'} {names} by rule “{rule.name}”: "
-                    f"{self._why(rule, winner)}."
+                    f"{self._why(rule, winner, split=len(allocations) > 1)}."
                 )
                 return Plan(demand, allocations, rule, summary[:300], self._explain(evaluations, rule, chosen, winner, unlisted))
             last_evaluations, last_rule = evaluations, rule
@@ -278,20 +288,22 @@ class Router:
         return []
 
     @staticmethod
-    def _why(rule: RoutingRule, winner: _Evaluation) -> str:
+    def _why(rule: RoutingRule, winner: _Evaluation, *, split: bool = False) -> str:
         if rule.sort == RoutingRule.Sort.INVENTORY_BALANCE:
             return f"most routable ATP ({winner.routable}), {winner.distance:.1f} km away"
         if rule.sort == RoutingRule.Sort.PRIORITY:
             return f"highest priority ({winner.facility.priority}), {winner.distance:.1f} km away"
-        return f"nearest with stock, {winner.distance:.1f} km away"
+        if split:
+            return f"nearest with stock first, {winner.distance:.1f} km away"
+        return f"nearest with the whole line, {winner.distance:.1f} km away"
 
     @staticmethod
     def _parked_summary(demand: Demand, rules: list[RoutingRule], evaluations: list[_Evaluation]) -> str:
         rejected_here = set(demand.rejected_on) | {demand.just_rejected_facility_id}
         if demand.shipping_method == "STORE_PICKUP" and demand.pickup_facility_id in rejected_here:
-            return "Parked for the operations team: the customer's pickup store rejected it; a person must decide."
+            return PARKED_PICKUP_REJECTED
         tried = "; ".join(f"“{r.name}”" for r in rules)
-        return f"Parked: no facility can take the whole line under the rules tried ({tried})."
+        return f"{PARKED_NO_FACILITY} under the rules tried ({tried})."
 
 
 def facility_local_date(facility: Facility) -> date:

@@ -1,0 +1,192 @@
+"""The operations team's page: parked (UNROUTED) items, why each is parked, and "Route again" (one, or all matching).
+
+Staff only. Thin: a form parses the filters, selectors read, ``services.items_route`` writes. The list is the
+``parked-list`` fragment of ``fulfillment/parked.html``: HTMX filters, paging and routing swap only that fragment
+(plus the messages, out of band); without JavaScript every control is a plain GET or POST with a redirect.
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+from urllib.parse import urlencode
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render, resolve_url
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from fulfillment import selectors, services
+from fulfillment.errors import FulfillmentError
+
+PAGE = "fulfillment/parked.html"
+ITEMS_PER_PAGE = 50
+STAFF_ONLY = "The parked items page is for the operations team (staff accounts). Ask an administrator for access."
+
+
+class ParkedFilterForm(forms.Form):
+    kind = forms.ChoiceField(
+        label="Why parked", required=False,
+        choices=[("", "Any reason")] + [(key, label) for key, (label, _) in selectors.PARKED_KINDS.items()],
+    )
+    product = forms.CharField(label="Product (SKU or name)", required=False, max_length=64, strip=True)
+
+    def filters(self) -> dict[str, str]:
+        """The valid filters ({} parts dropped when invalid), as the selector and the URLs take them."""
+        if self.is_valid():
+            data = self.cleaned_data
+            return {"kind": data["kind"], "product": data["product"]}
+        data = {}
+        for name in ("kind", "product"):
+            if name not in self.errors and name in self.cleaned_data:
+                data[name] = self.cleaned_data[name]
+        return {"kind": data.get("kind", ""), "product": data.get("product", "")}
+
+
+class RouteForm(forms.Form):
+    """Route again: one item (``item_id``) or every item matching the filters (``scope=all``)."""
+
+    item_id = forms.IntegerField(required=False, min_value=1)
+    scope = forms.ChoiceField(required=False, choices=[("", "one"), ("all", "all matching")])
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("item_id") and data.get("scope") != "all":
+            raise forms.ValidationError("Choose an item to route, or route all matching items.")
+        return data
+
+
+def staff_required(view):
+    """Anonymous -> the login page (HTMX: a client-side redirect); signed in but not staff -> 403 with a message."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not request.user.is_authenticated:
+            if request.htmx:
+                return HttpResponseClientRedirect(f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': request.get_full_path()})}")
+            return redirect_to_login(request.get_full_path())
+        if not request.user.is_staff:
+            return render(request, "fulfillment/message.html", {"message": STAFF_ONLY, "title": "Operations team only"}, status=403)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _query_string(filters: dict[str, str], page=None) -> str:
+    params = {k: v for k, v in filters.items() if v}
+    if page and str(page) != "1":
+        params["page"] = page
+    return urlencode(params)
+
+
+def _list_context(request: HttpRequest, filters: dict[str, str], page_number) -> dict:
+    items = selectors.parked_items(kind=filters["kind"], product_query=filters["product"])
+    page_obj = Paginator(items, ITEMS_PER_PAGE).get_page(page_number)
+    rows = list(page_obj.object_list)
+    decisions = selectors.parked_latest_decisions([item.pk for item in rows]) if rows else {}
+    kinds = selectors.PARKED_KINDS
+    for item in rows:
+        item.last_rejection = item.rejections_newest[0] if item.rejections_newest else None
+        item.kind_key = selectors.parked_kind_of(item.parked_reason)
+        item.kind_label = kinds[item.kind_key][0]
+        item.latest_decision = decisions.get(item.pk)
+    page_url = reverse("operations-parked")
+    base = _query_string(filters)
+    return {
+        "page_obj": page_obj,
+        "items": rows,
+        "filters": filters,
+        "filtered": bool(filters["kind"] or filters["product"]),
+        "kind_label": kinds[filters["kind"]][0] if filters["kind"] in kinds else "",
+        "page_url": page_url,
+        "filter_query": base,
+        "prev_url": f"{page_url}?{_query_string(filters, page_obj.previous_page_number())}" if page_obj.has_previous() else "",
+        "next_url": f"{page_url}?{_query_string(filters, page_obj.next_page_number())}" if page_obj.has_next() else "",
+    }
+
+
+def _kind_options(counts: dict[str, int], current: str) -> list[dict]:
+    total = sum(counts.values())
+    options = [{"value": "", "label": "Any reason", "count": total, "selected": not current}]
+    for key, (label, _) in selectors.PARKED_KINDS.items():
+        options.append({"value": key, "label": label, "count": counts.get(key, 0), "selected": key == current})
+    return options
+
+
+@require_GET
+@staff_required
+def parked_list(request: HttpRequest) -> HttpResponse:
+    form = ParkedFilterForm(request.GET)
+    filters = form.filters()
+    if request.GET and not form.is_valid():
+        messages.error(request, "That filter is not valid; showing every parked item it allows.")
+    context = _list_context(request, filters, request.GET.get("page"))
+    if request.htmx and not request.htmx.history_restore_request and request.htmx.target == "parked-list":
+        response = render(request, f"{PAGE}#parked-list", context)
+        response.write(render_to_string("base.html#messages", {"oob": True}, request=request))
+    else:
+        context["kind_options"] = _kind_options(selectors.parked_kind_counts(), filters["kind"])
+        context["form"] = form
+        response = render(request, PAGE, context)
+    patch_vary_headers(response, ["HX-Request", "HX-Target"])
+    return response
+
+
+def route_summary_message(summary, *, asked: int) -> str:
+    """'Routed 3 (MANHATTAN 2, STAMFORD 1); still parked 2.' — what a Route again did."""
+    if not asked or (summary.routed == 0 and summary.parked == 0):
+        return "Nothing to route: those items are no longer parked (someone routed or changed them meanwhile)."
+    routed = f"Routed {summary.routed}"
+    if summary.rerouted:
+        routed += " (" + ", ".join(f"{code} {n}" for code, n in summary.rerouted.items()) + ")"
+    return f"{routed}; still parked {summary.parked}."
+
+
+@require_POST
+@staff_required
+def parked_route(request: HttpRequest) -> HttpResponse:
+    filter_form = ParkedFilterForm(request.POST)
+    filters = filter_form.filters()
+    page = request.POST.get("page") or None
+    form = RouteForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+    elif form.cleaned_data.get("scope") == "all" and not filter_form.is_valid():
+        # never widen "all matching" to everything because a filter could not be read
+        messages.error(request, "That filter is not valid, so nothing was routed. Set the filter again and retry.")
+    else:
+        if form.cleaned_data.get("scope") == "all":
+            ids = list(
+                selectors.parked_items(kind=filters["kind"], product_query=filters["product"])
+                .prefetch_related(None).select_related(None).values_list("pk", flat=True)
+            )
+        else:
+            ids = [form.cleaned_data["item_id"]]
+        try:
+            summary = services.items_route(item_ids=ids) if ids else None
+        except FulfillmentError as exc:
+            messages.error(request, exc.message)
+        else:
+            if summary is None:
+                messages.info(request, "No parked items match the filter: nothing to route.")
+            else:
+                text = route_summary_message(summary, asked=len(ids))
+                level = messages.SUCCESS if summary.routed else messages.WARNING
+                messages.add_message(request, level, text)
+    if not request.htmx:
+        query = _query_string(filters, page)
+        return redirect(f"{reverse('operations-parked')}{'?' + query if query else ''}")
+    context = _list_context(request, filters, page)
+    body = render_to_string(f"{PAGE}#parked-list", context, request=request)
+    body += render_to_string(f"{PAGE}#kind-filter", {
+        "kind_options": _kind_options(selectors.parked_kind_counts(), filters["kind"]), "oob": True,
+    }, request=request)
+    body += render_to_string("base.html#messages", {"oob": True}, request=request)
+    return HttpResponse(body)

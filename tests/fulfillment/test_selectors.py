@@ -1,0 +1,177 @@
+"""Fulfillment reads behind the rejection policies (which policy applies, what it takes along, how the confirmation
+says it) and behind the parked-items page (kinds, filters, latest decisions)."""
+
+import pytest
+
+from fulfillment.models import OrderItem, RejectionPolicy
+from fulfillment.selectors import (
+    EffectivePolicy,
+    collateral_item_ids,
+    dashboard_policy_consequences,
+    parked_items,
+    parked_kind_counts,
+    parked_kind_of,
+    parked_latest_decisions,
+    rejection_policy_for,
+)
+from fulfillment.services import item_reject, items_route, order_create, orders_start_picking
+from inventory.services import inventory_receive
+from routing.engine import PARKED_NO_FACILITY, PARKED_NO_RULE, PARKED_PICKUP_REJECTED
+from routing.models import RoutingDecision
+from tests.factories import FacilityFactory, OrderItemFactory, ProductFactory
+
+pytestmark = pytest.mark.django_db
+
+BROOKLYN = (40.6782, -73.9442)
+KEEP_TOGETHER = EffectivePolicy(allow_partial_order_rejection=False, cascade_not_in_stock=False)
+CASCADE = EffectivePolicy(allow_partial_order_rejection=True, cascade_not_in_stock=True)
+BOTH = EffectivePolicy(allow_partial_order_rejection=False, cascade_not_in_stock=True)
+NEITHER = EffectivePolicy(allow_partial_order_rejection=True, cascade_not_in_stock=False)
+
+
+@pytest.fixture
+def brooklyn():
+    return FacilityFactory(code="BROOKLYN", latitude=BROOKLYN[0], longitude=BROOKLYN[1])
+
+
+def order(name, lines, method="STANDARD", pickup=None):
+    return order_create(name=name, customer_name="Ada", shipping_method=method, ship_to_latitude=BROOKLYN[0],
+                        ship_to_longitude=BROOKLYN[1], lines=lines, pickup_facility=pickup)
+
+
+# -- which policy applies ----------------------------------------------------------------------------------------------
+def test_global_policy_by_default_then_the_facilitys_own(brooklyn):
+    other = FacilityFactory()
+    assert rejection_policy_for(brooklyn) == NEITHER  # the seeded global policy
+    RejectionPolicy.objects.filter(facility__isnull=True).update(cascade_not_in_stock=True)
+    assert rejection_policy_for(brooklyn) == CASCADE
+    RejectionPolicy.objects.create(facility=brooklyn, allow_partial_order_rejection=False, cascade_not_in_stock=False)
+    assert rejection_policy_for(brooklyn) == KEEP_TOGETHER
+    assert rejection_policy_for(other) == CASCADE
+
+
+def test_without_any_policy_rows_everything_is_allowed(brooklyn):
+    RejectionPolicy.objects.all().delete()
+    assert rejection_policy_for(brooklyn) == NEITHER
+
+
+# -- what a policy takes along -------------------------------------------------------------------------------------
+@pytest.fixture
+def shelf(brooklyn):
+    shirt, hat = ProductFactory(), ProductFactory()
+    for p in (shirt, hat):
+        inventory_receive(facility=brooklyn, product=p, quantity=20)
+    mine = order("#S1", [(shirt, 1), (hat, 2)])
+    other_shirt_open = order("#S2", [(shirt, 1)]).items.get()
+    other_shirt_picking = order("#S3", [(shirt, 1)]).items.get()
+    orders_start_picking(facility=brooklyn, order_ids=[other_shirt_picking.order_id])
+    return {
+        "shirt": mine.items.get(product=shirt), "hat": mine.items.get(product=hat),
+        "open": other_shirt_open, "picking": other_shirt_picking,
+    }
+
+
+def test_collateral_keep_the_order_together(shelf):
+    assert collateral_item_ids(item=shelf["shirt"], reason_code="DAMAGED", policy=KEEP_TOGETHER) == {
+        shelf["hat"].pk: "REJ_AVOID_ORD_SPLIT"
+    }
+
+
+def test_collateral_cascade_only_not_in_stock_and_only_open(shelf):
+    assert collateral_item_ids(item=shelf["shirt"], reason_code="DAMAGED", policy=CASCADE) == {}
+    assert collateral_item_ids(item=shelf["shirt"], reason_code="NOT_IN_STOCK", policy=CASCADE) == {
+        shelf["open"].pk: "REJ_CASCADE_BY_PROD"
+    }
+
+
+def test_collateral_both_policies_keep_the_order_reason_first(shelf):
+    assert collateral_item_ids(item=shelf["shirt"], reason_code="NOT_IN_STOCK", policy=BOTH) == {
+        shelf["hat"].pk: "REJ_AVOID_ORD_SPLIT", shelf["open"].pk: "REJ_CASCADE_BY_PROD"
+    }
+    assert collateral_item_ids(item=shelf["shirt"], reason_code="NOT_IN_STOCK", policy=NEITHER) == {}
+
+
+def test_consequences_say_what_goes_with_it(shelf):
+    shirt = shelf["shirt"]
+    assert dashboard_policy_consequences(item=shirt, reason_code="NOT_IN_STOCK", policy=BOTH) == [
+        "The order's 1 other item here will be rejected too, so the order ships together from elsewhere.",
+        "1 other open item of this product here will be rejected too.",
+    ]
+    assert dashboard_policy_consequences(item=shirt, reason_code="NOT_IN_STOCK", policy=NEITHER) == []
+
+
+def test_consequences_of_a_partial_quantity_name_the_rest_of_the_line(shelf):
+    hat = shelf["hat"]  # 2 units
+    assert dashboard_policy_consequences(item=hat, reason_code="DAMAGED", policy=KEEP_TOGETHER, quantity=1) == [
+        "The other 1 unit of this line will be rejected too, so the order ships together.",
+        "The order's 1 other item here will be rejected too, so the order ships together from elsewhere.",
+    ]
+    assert dashboard_policy_consequences(item=hat, reason_code="NOT_IN_STOCK", policy=CASCADE, quantity=1) == [
+        "The other 1 unit of this line will be rejected too (this product is not in stock here).",
+    ]
+    assert dashboard_policy_consequences(item=hat, reason_code="DAMAGED", policy=CASCADE, quantity=1) == []
+    assert dashboard_policy_consequences(item=hat, reason_code="DAMAGED", policy=KEEP_TOGETHER, quantity=2) == [
+        "The order's 1 other item here will be rejected too, so the order ships together from elsewhere.",
+    ]
+
+
+# -- the parked queue ------------------------------------------------------------------------------------------------
+@pytest.fixture
+def parked(brooklyn):
+    tee, mug = ProductFactory(sku="TEE-RED", name="Red tee"), ProductFactory(sku="MUG-1", name="Blue mug")
+    no_facility = order("#Q1", [(tee, 1)]).items.get()
+    inventory_receive(facility=brooklyn, product=mug, quantity=1)
+    pickup = order("#Q2", [(mug, 1)], method="STORE_PICKUP", pickup=brooklyn).items.get()
+    item_reject(facility=brooklyn, item_id=pickup.pk, reason_code="INACTIVE_STORE")
+    no_rule = OrderItemFactory(product=tee, facility=None, status="UNROUTED", parked_reason=f"{PARKED_NO_RULE} to SAME_DAY orders.")
+    other = OrderItemFactory(product=mug, facility=None, status="UNROUTED", parked_reason="")
+    routed = OrderItemFactory(product=tee, facility=brooklyn, status="OPEN")
+    return {"no_facility": no_facility, "pickup": pickup, "no_rule": no_rule, "other": other, "routed": routed}
+
+
+def ids(qs):
+    return {i.pk for i in qs}
+
+
+def test_parked_kind_of():
+    assert parked_kind_of(PARKED_PICKUP_REJECTED) == "pickup"
+    assert parked_kind_of(f"{PARKED_NO_FACILITY} under the rules tried (“x”).") == "no_facility"
+    assert parked_kind_of(f"{PARKED_NO_RULE} to EXPRESS orders.") == "no_rule"
+    assert parked_kind_of("") == "other"
+    assert parked_kind_of("Parked by hand") == "other"
+
+
+def test_parked_items_by_kind_and_product(parked):
+    assert ids(parked_items()) == {parked[k].pk for k in ("no_facility", "pickup", "no_rule", "other")}
+    for kind in ("no_facility", "pickup", "no_rule", "other"):
+        assert ids(parked_items(kind=kind)) == {parked[kind].pk}
+    assert ids(parked_items(product_query="tee-r")) == {parked["no_facility"].pk, parked["no_rule"].pk}
+    assert ids(parked_items(product_query="blue", kind="pickup")) == {parked["pickup"].pk}
+    assert ids(parked_items(kind="unknown")) == ids(parked_items())  # an unknown kind filters nothing
+
+
+def test_parked_kind_counts_in_one_query(parked, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        counts = parked_kind_counts()
+    assert counts == {"pickup": 1, "no_facility": 1, "no_rule": 1, "other": 1}
+
+
+def test_parked_items_carry_their_rejections_newest_first(parked, brooklyn, django_assert_num_queries):
+    with django_assert_num_queries(2):
+        items = {i.pk: i for i in parked_items()}
+        assert [r.facility.code for r in items[parked["pickup"].pk].rejections_newest] == ["BROOKLYN"]
+        assert items[parked["pickup"].pk].rejections_newest[0].reason.code == "INACTIVE_STORE"
+        assert items[parked["no_facility"].pk].rejections_newest == []
+        assert items[parked["pickup"].pk].order.pickup_facility == brooklyn
+
+
+def test_parked_latest_decisions(parked, django_assert_num_queries):
+    item = parked["no_facility"]
+    items_route(item_ids=[item.pk])  # a second decision
+    with django_assert_num_queries(1):
+        latest = parked_latest_decisions([item.pk, parked["pickup"].pk, parked["other"].pk])
+    assert latest[item.pk] == RoutingDecision.objects.filter(order_item=item).latest("pk")
+    assert latest[item.pk].trigger == RoutingDecision.Trigger.ROUTE_ORDERS
+    assert latest[parked["pickup"].pk].trigger == RoutingDecision.Trigger.REJECTION
+    assert parked["other"].pk not in latest
+    assert OrderItem.objects.get(pk=item.pk).status == "UNROUTED"
