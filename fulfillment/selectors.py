@@ -92,7 +92,10 @@ def dashboard_orders(*, facility, status: str, query: str = ""):
     from fulfillment.models import Order, OrderItem
 
     items_here = OrderItem.objects.filter(facility=facility, status=status)
-    orders = Order.objects.filter(Exists(items_here.filter(order=OuterRef("pk"))))
+    # Drive the page from this store's items (index facility, status, order), then sort those orders. The slice is a
+    # no-op LIMIT that PostgreSQL cannot flatten: without it the planner walks every order of the chain by placed_at
+    # looking for this store's (recent) ones — 0.6 s instead of 7 ms for 2,000 in-progress orders among 200,000.
+    orders = Order.objects.filter(pk__in=items_here.order_by().values("order_id")[:1_000_000_000])
     query = (query or "").strip()
     if query:
         product_match = items_here.filter(order=OuterRef("pk")).filter(
@@ -164,10 +167,16 @@ def dashboard_item(*, facility, item_id: int):
     )
 
 
-def dashboard_policy_consequences(*, item, reason_code: str, policy) -> list[str]:
-    """What the rejection policy will also reject along with ``item``, in plain sentences (shown before Save)."""
+def dashboard_policy_consequences(*, item, reason_code: str, policy, quantity: int | None = None) -> list[str]:
+    """What the rejection policy will also reject along with ``item``, in plain sentences (shown before Save).
+    ``quantity``: the units being rejected; when fewer than the line, the policies move the rest of the line too."""
     codes = list(collateral_item_ids(item=item, reason_code=reason_code, policy=policy).values())
     lines = []
+    rest = item.quantity - quantity if quantity is not None and 0 < quantity < item.quantity else 0
+    if rest and not policy.allow_partial_order_rejection:
+        lines.append(f"The other {rest} unit{'s' if rest != 1 else ''} of this line will be rejected too, so the order ships together.")
+    elif rest and policy.cascade_not_in_stock and reason_code == "NOT_IN_STOCK" and item.status == OrderItem.Status.OPEN:
+        lines.append(f"The other {rest} unit{'s' if rest != 1 else ''} of this line will be rejected too (this product is not in stock here).")
     same_order = codes.count("REJ_AVOID_ORD_SPLIT")
     if same_order:
         noun = "item" if same_order == 1 else "items"
@@ -229,3 +238,88 @@ def dashboard_items_here(*, facility, status: str, item_ids=(), order_ids=()):
         .distinct()
     )
     return items, orders
+
+
+# --- Operations: the parked queue (issue #4). Staff only; not scoped to a facility. ------------------------------
+
+PARKED_KINDS = {
+    # key: (label, how parked_reason begins; None = anything the others do not match)
+    "pickup": ("Pickup queue: the pickup store rejected it", "PARKED_PICKUP_REJECTED"),
+    "no_facility": ("No facility can take it (stock, distance, limits)", "PARKED_NO_FACILITY"),
+    "no_rule": ("No routing rule for its shipping method", "PARKED_NO_RULE"),
+    "other": ("Other", None),
+}
+
+
+def _parked_kind_conditions() -> dict[str, Q]:
+    from routing import engine
+
+    prefixes = {key: getattr(engine, const) for key, (_, const) in PARKED_KINDS.items() if const}
+    conditions = {key: Q(parked_reason__startswith=prefix) for key, prefix in prefixes.items()}
+    known = Q()
+    for condition in conditions.values():
+        known |= condition
+    conditions["other"] = ~known
+    return conditions
+
+
+def parked_kind_of(reason: str) -> str:
+    """The parked-queue kind of one parked_reason (for labels on the page)."""
+    from routing import engine
+
+    for key, (_, const) in PARKED_KINDS.items():
+        if const and reason.startswith(getattr(engine, const)):
+            return key
+    return "other"
+
+
+def parked_items(*, kind: str = "", product_query: str = "") -> QuerySet[OrderItem]:
+    """UNROUTED items, oldest order first, with order, product, pickup store and their rejections (newest first,
+    in ``rejections_newest``). ``kind``: a key of PARKED_KINDS; ``product_query``: part of a SKU or product name.
+    Constant queries for a page of any size: the page query plus one prefetch."""
+    from django.db.models import Prefetch
+
+    from .models import Rejection
+
+    items = OrderItem.objects.filter(status=OrderItem.Status.UNROUTED)
+    if kind in PARKED_KINDS:
+        items = items.filter(_parked_kind_conditions()[kind])
+    product_query = (product_query or "").strip()
+    if product_query:
+        items = items.filter(Q(product__sku__icontains=product_query) | Q(product__name__icontains=product_query))
+    return (
+        items.select_related("order", "order__pickup_facility", "product")
+        .prefetch_related(
+            Prefetch(
+                "rejections",
+                queryset=Rejection.objects.select_related("facility", "reason").order_by("-created_at", "-pk"),
+                to_attr="rejections_newest",
+            )
+        )
+        .order_by("order__placed_at", "order_id", "pk")
+    )
+
+
+def parked_kind_counts() -> dict[str, int]:
+    """{kind: number of parked items} for every kind of PARKED_KINDS, in one query."""
+    conditions = _parked_kind_conditions()
+    counts = OrderItem.objects.filter(status=OrderItem.Status.UNROUTED).aggregate(
+        **{key: Count("pk", filter=condition) for key, condition in conditions.items()}
+    )
+    return {key: counts[key] or 0 for key in PARKED_KINDS}
+
+
+def parked_latest_decisions(item_ids) -> dict[int, object]:
+    """{item id: its latest RoutingDecision} for a page of parked items (one query, whatever the page size)."""
+    from django.db.models import Max
+
+    from routing.models import RoutingDecision
+
+    latest_ids = (
+        RoutingDecision.objects.filter(order_item_id__in=list(item_ids))
+        .order_by()
+        .values("order_item_id")
+        .annotate(latest=Max("pk"))
+        .values_list("latest", flat=True)
+    )
+    return {d.order_item_id: d for d in RoutingDecision.objects.filter(pk__in=latest_ids)}

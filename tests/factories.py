@@ -100,3 +100,36 @@ class MembershipFactory(factory.django.DjangoModelFactory):
 
 def reason(code: str) -> RejectionReason:
     return RejectionReason.objects.get(code=code)
+
+
+import itertools  # noqa: E402  (dashboard helpers appended below)
+
+_order_numbers = itertools.count(1)
+
+
+def order_placed(*, lines, near=None, name=None, customer_name=None, customer_email=None, shipping_method="STANDARD",
+                 pickup_facility=None, placed_at=None):
+    """An order created through the service (so its items are routed and reserve ATP), shipping to `near` (a facility
+    or a (lat, lon) pair); defaults give it a unique name and customer."""
+    from fulfillment.services import order_create
+
+    n = next(_order_numbers)
+    if near is None:
+        lat, lon = 40.7, -74.0
+    elif isinstance(near, tuple):
+        lat, lon = near
+    else:
+        lat, lon = near.latitude, near.longitude
+    customer_name = customer_name or f"Customer {n}"
+    return order_create(
+        name=name or f"#{20000 + n}",
+        customer_name=customer_name,
+        customer_email=customer_email if customer_email is not None else f"{customer_name.lower().replace(' ', '.')}@example.com",
+        shipping_method=shipping_method,
+        ship_to_latitude=lat,
+        ship_to_longitude=lon,
+        lines=lines,
+        pickup_facility=pickup_facility,
+        placed_at=placed_at,
+    )
+

@@ -1,0 +1,143 @@
+"""Forms of the associate dashboard: they parse and validate input; the views hand the cleaned data to services."""
+
+from __future__ import annotations
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from fulfillment import selectors
+from fulfillment.models import RejectionReason
+
+SEARCH_MAX_LENGTH = 100
+
+
+def _selectable_reasons():
+    """The active reasons offered to people, in their configured order (system reasons left out)."""
+    return selectors.active_reasons()
+
+
+class SearchForm(forms.Form):
+    q = forms.CharField(label="Search orders", required=False, max_length=SEARCH_MAX_LENGTH, strip=True)
+
+    def cleaned_query(self) -> str:
+        return self.cleaned_data.get("q", "") if self.is_valid() else ""
+
+
+class IntListField(forms.Field):
+    """A list of positive integers from repeated form fields (checkboxes ``name=order_ids``)."""
+
+    widget = forms.MultipleHiddenInput
+    default_error_messages = {
+        "invalid": "Choose orders from the list.",
+        "required": "Select at least one order first.",
+    }
+
+    def to_python(self, value):
+        if not value:
+            return []
+        if isinstance(value, str):
+            value = [value]
+        try:
+            numbers = [int(v) for v in value]
+        except (TypeError, ValueError):
+            raise ValidationError(self.error_messages["invalid"], code="invalid") from None
+        if any(n <= 0 for n in numbers):
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        return list(dict.fromkeys(numbers))
+
+
+class StartPickingForm(forms.Form):
+    order_ids = IntListField()
+
+
+class ReasonChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: RejectionReason) -> str:
+        return obj.label
+
+
+class ReportIssueForm(forms.Form):
+    """Report an Issue on one item: the reason, how many units (whole line by default), an optional comment."""
+
+    reason = ReasonChoiceField(
+        label="Reason",
+        queryset=RejectionReason.objects.none(),
+        to_field_name="code",
+        empty_label=None,
+        error_messages={"invalid_choice": "Choose one of the listed reasons."},
+    )
+    quantity = forms.IntegerField(label="Quantity", min_value=1)
+    comment = forms.CharField(
+        label="Comment (optional)", required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def __init__(self, *args, item, preview_url: str = "", **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        self.item = item
+        self.fields["reason"].queryset = _selectable_reasons()
+        if preview_url:
+            # The statement of the inventory effect follows the reason and quantity as they change (HTMX).
+            live = {
+                "hx-get": preview_url,
+                "hx-target": f"#preview-{item.pk}",
+                "hx-swap": "outerHTML",
+                "hx-include": "closest form",
+            }
+            self.fields["reason"].widget.attrs.update({**live, "hx-trigger": "change"})
+            self.fields["quantity"].widget.attrs.update({**live, "hx-trigger": "input changed delay:300ms, change"})
+        quantity = self.fields["quantity"]
+        quantity.initial = item.quantity
+        quantity.widget.attrs.update({"min": 1, "max": item.quantity, "inputmode": "numeric"})
+        quantity.validators.append(_max_quantity_validator(item.quantity))
+        quantity.help_text = f"Of {item.quantity} on this line." if item.quantity > 1 else ""
+
+    def preview_values(self) -> tuple[RejectionReason | None, int]:
+        """Best-effort reason and quantity for the live preview (invalid input falls back to the defaults)."""
+        reasons = list(self.fields["reason"].queryset)
+        by_code = {r.code: r for r in reasons}
+        reason = by_code.get(self.data.get("reason")) if self.is_bound else None
+        if reason is None:
+            reason = reasons[0] if reasons else None
+        try:
+            quantity = int(self.data.get("quantity", self.item.quantity)) if self.is_bound else self.item.quantity
+        except (TypeError, ValueError):
+            quantity = self.item.quantity
+        quantity = min(max(quantity, 1), self.item.quantity)
+        return reason, quantity
+
+
+def _max_quantity_validator(maximum: int):
+    def validate(value):
+        if value is not None and value > maximum:
+            raise ValidationError(
+                "This line has only %(max)d unit(s); enter %(max)d or fewer.", params={"max": maximum}, code="max_value"
+            )
+
+    return validate
+
+
+class RejectAllForm(forms.Form):
+    reason = ReasonChoiceField(
+        label="Reason",
+        queryset=RejectionReason.objects.none(),
+        to_field_name="code",
+        empty_label=None,
+        error_messages={"invalid_choice": "Choose one of the listed reasons."},
+    )
+    stop_routing = forms.BooleanField(label="Stop routing new orders to this store", required=False)
+
+    DEFAULT_REASON = "INACTIVE_STORE"
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].queryset = _selectable_reasons()
+        self.fields["reason"].initial = self.DEFAULT_REASON
+
+
+class FacilitySwitchForm(forms.Form):
+    facility = forms.TypedChoiceField(label="Store", coerce=int, choices=())
+
+    def __init__(self, *args, memberships, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["facility"].choices = [(m.facility_id, m.facility.name) for m in memberships]

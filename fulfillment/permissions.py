@@ -1,0 +1,91 @@
+"""Who may see what: the user's facility memberships, the current facility (kept in the session) and role checks.
+
+Every dashboard view goes through ``facility_required``: it sets ``request.membership`` and ``request.facility``,
+and every query of the view is then scoped to ``request.facility``.
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render, resolve_url
+from django_htmx.http import HttpResponseClientRedirect
+
+from fulfillment.models import FacilityMembership
+
+SESSION_KEY = "facility_id"
+
+
+def memberships_for(user) -> list[FacilityMembership]:
+    """The user's memberships (facility loaded), in facility code order; empty for anonymous users."""
+    if not user.is_authenticated:
+        return []
+    return list(
+        FacilityMembership.objects.filter(user=user, facility__is_active=True)
+        .select_related("facility")
+        .order_by("facility__code")
+    )
+
+
+def current_membership(request: HttpRequest, memberships: list[FacilityMembership] | None = None):
+    """The membership of the facility chosen in the session, else the user's first one (None when there is none)."""
+    if memberships is None:
+        memberships = memberships_for(request.user)
+    if not memberships:
+        return None
+    chosen = request.session.get(SESSION_KEY)
+    for membership in memberships:
+        if membership.facility_id == chosen:
+            return membership
+    return memberships[0]
+
+
+def choose_facility(request: HttpRequest, facility_id) -> FacilityMembership | None:
+    """Remember the facility for this session if the user is a member there; returns the membership or None."""
+    for membership in memberships_for(request.user):
+        if str(membership.facility_id) == str(facility_id):
+            request.session[SESSION_KEY] = membership.facility_id
+            return membership
+    return None
+
+
+def is_manager(membership: FacilityMembership | None) -> bool:
+    return membership is not None and membership.role == FacilityMembership.Role.MANAGER
+
+
+def facility_required(view):
+    """Login required + a membership: sets request.memberships, request.membership, request.facility.
+
+    Anonymous users go to the login page (an HTMX request gets a client-side redirect instead of a login page swapped
+    into a fragment). Staff without a membership are sent to the admin with a message; anyone else without one sees
+    a page that says so (403).
+    """
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not request.user.is_authenticated:
+            if getattr(request, "htmx", False):
+                # back to the page the fragment was part of, not to the fragment
+                next_url = request.htmx.current_url_abs_path or request.get_full_path()
+                return HttpResponseClientRedirect(f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': next_url})}")
+            return redirect_to_login(request.get_full_path())
+        memberships = memberships_for(request.user)
+        membership = current_membership(request, memberships)
+        if membership is None:
+            if request.user.is_staff:
+                messages.info(request, "You are not a member of any store, so you have no orders to work. Admin is here.")
+                if getattr(request, "htmx", False):
+                    return HttpResponseClientRedirect(resolve_url("admin:index"))
+                return redirect("admin:index")
+            return render(request, "fulfillment/no_facility.html", status=403)
+        request.memberships = memberships
+        request.membership = membership
+        request.facility = membership.facility
+        return view(request, *args, **kwargs)
+
+    return wrapper
