@@ -112,6 +112,17 @@ def test_an_associate_cannot_see_or_route(associate, world):
     assert item.status == OrderItem.Status.UNROUTED
 
 
+def test_staff_get_a_link_to_the_parked_queue_and_associates_do_not(client, world):
+    staff_member = UserFactory(username="ops_with_store", is_staff=True)
+    MembershipFactory(user=staff_member, facility=world.brooklyn)
+    client.force_login(staff_member)
+    assert f'href="{URL}"' in client.get(reverse("orders-open")).content.decode()
+    associate = UserFactory(username="plain_associate")
+    MembershipFactory(user=associate, facility=world.brooklyn)
+    client.force_login(associate)
+    assert f'href="{URL}"' not in client.get(reverse("orders-open")).content.decode()
+
+
 def test_route_needs_post_and_csrf(world):
     item = world.no_stock(world.tee)
     inventory_receive(facility=world.manhattan, product=world.tee, quantity=5)
