@@ -97,6 +97,38 @@ def test_reject_orders_rejects_reroutes_and_parks(stores, brooklyn_orders):
     assert not levels_not_matching_ledger().exists()
 
 
+def test_reject_orders_on_200_in_progress_items_reroutes_what_it_can_and_parks_the_rest(stores, monkeypatch):
+    """Issue #2 acceptance: every rejection has its Rejection, ledger rows and RoutingDecision (over several batches)."""
+    import fulfillment.services
+
+    monkeypatch.setattr(fulfillment.services, "BATCH_SIZE", 64)
+    brooklyn, manhattan, _ = stores
+    movable, stuck = ProductFactory(sku="MOVABLE"), ProductFactory(sku="STUCK")
+    inventory_receive(facility=brooklyn, product=movable, quantity=150)
+    inventory_receive(facility=brooklyn, product=stuck, quantity=50)
+    inventory_receive(facility=manhattan, product=movable, quantity=150)
+    orders = [place(f"#2{n:03d}", [(movable if n < 150 else stuck, 1)]) for n in range(200)]
+    orders_start_picking(facility=brooklyn, order_ids=[o.pk for o in orders])
+    assert OrderItem.objects.filter(facility=brooklyn, status="IN_PROGRESS").count() == 200
+
+    out = run("reject_orders", "--facility", "BROOKLYN", "--status", "in_progress", "--reason", "MISMATCH")
+
+    assert "Rejected 200 in-progress item(s) in 200 order(s) at BROOKLYN as MISMATCH" in out
+    assert "Re-routed: 150 (MANHATTAN 150)" in out
+    assert "Parked (no facility can take them): 50" in out
+    assert Rejection.objects.filter(facility=brooklyn).count() == 200
+    assert RoutingDecision.objects.filter(trigger="REJECTION").count() == 200
+    assert RoutingDecision.objects.filter(trigger="REJECTION", outcome="UNROUTED").count() == 50
+    rejection_rows = InventoryAdjustment.objects.filter(kind="REJECTION", reason="MISMATCH", level__facility=brooklyn)
+    release_rows = InventoryAdjustment.objects.filter(kind="RELEASE", reason="MISMATCH", level__facility=brooklyn)
+    assert rejection_rows.count() == 200 and release_rows.count() == 200
+    # MISMATCH: each unit leaves the shelf at Brooklyn
+    assert InventoryLevel.objects.get(facility=brooklyn, product=movable).quantity_on_hand == 0
+    assert InventoryLevel.objects.get(facility=brooklyn, product=stuck).quantity_on_hand == 0
+    assert InventoryLevel.objects.get(facility=manhattan, product=movable).available_to_promise == 0
+    assert not levels_not_matching_ledger().exists()
+
+
 def test_reject_orders_in_progress_only_named_orders(stores, brooklyn_orders):
     brooklyn = stores[0]
     orders_start_picking(facility=brooklyn, order_ids=[o.pk for o in brooklyn_orders])
