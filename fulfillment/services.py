@@ -18,6 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from inventory.models import Facility, Product
+from inventory.bulk import bulk_update_rows
 from inventory.services import InventoryBook, inventory_book_open, inventory_count_set, inventory_receive
 from routing.engine import Demand, Plan
 from routing.models import RoutingDecision
@@ -151,7 +152,7 @@ def _items_place(
         else:
             item.facility_id, item.status, item.parked_reason = None, Status.UNROUTED, plan.summary
     if items:
-        OrderItem.objects.bulk_update(items, ["facility", "quantity", "status", "parked_reason", "status_changed_at"], batch_size=1000)
+        bulk_update_rows(OrderItem, items, ["facility", "quantity", "status", "parked_reason", "status_changed_at"])
     if split_parts:
         OrderItem.objects.bulk_create(split_parts, batch_size=1000)
     decisions_record(session=session, plans=[(item.pk, plan) for item, plan in zip(items, plans)], trigger=trigger)

@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from . import effects
+from .bulk import bulk_update_rows
 from .locks import lock_levels_for_products
 from .models import Facility, InventoryAdjustment, InventoryLevel, Product
 
@@ -119,24 +120,22 @@ def _bulk_update_levels(levels: list[InventoryLevel]) -> None:
     now = timezone.now()
     for level in levels:
         level.updated_at = now
-    InventoryLevel.objects.bulk_update(levels, ["quantity_on_hand", "available_to_promise", "updated_at"], batch_size=1000)
+    bulk_update_rows(InventoryLevel, levels, ["quantity_on_hand", "available_to_promise", "updated_at"])
 
 
 def inventory_book_open(*, product_ids: Iterable[int], user=None, ensure: Iterable[tuple[int, int]] = ()) -> InventoryBook:
     """Lock all levels of these products (creating the (facility, product) levels in `ensure` first) and return a book."""
     ensure = set(ensure)
     product_ids = set(product_ids) | {pid for _, pid in ensure}
-    if ensure:
-        existing = set(
-            InventoryLevel.objects.filter(product_id__in={p for _, p in ensure}, facility_id__in={f for f, _ in ensure})
-            .values_list("facility_id", "product_id")
-        )
-        missing = ensure - existing
-        if missing:
-            InventoryLevel.objects.bulk_create(
-                [InventoryLevel(facility_id=f, product_id=p) for f, p in sorted(missing)], ignore_conflicts=True
-            )
     levels = lock_levels_for_products(product_ids)
+    # The levels to ensure usually exist (a rejected item held a reservation there): look in what was just locked,
+    # and only create (then lock again, pk order) the missing ones — one query less per rejection or batch.
+    missing = ensure - {(lvl.facility_id, lvl.product_id) for lvl in levels}
+    if missing:
+        InventoryLevel.objects.bulk_create(
+            [InventoryLevel(facility_id=f, product_id=p) for f, p in sorted(missing)], ignore_conflicts=True
+        )
+        levels = lock_levels_for_products(product_ids)
     return InventoryBook(levels={(lvl.facility_id, lvl.product_id): lvl for lvl in levels}, user=user)
 
 

@@ -102,7 +102,7 @@ class Router:
         daily_loads: dict[int, int],
     ):
         self.facilities = facilities
-        self.facility_by_id = {f.pk: f for f in facilities}
+        self.facility_by_id = {f.id: f for f in facilities}
         self.rules = [r for r in rules if r.is_active]
         self.group_members = group_members
         self.book = book
@@ -112,26 +112,27 @@ class Router:
 
     # -- helpers -------------------------------------------------------------------------------------------------
     def _distance(self, demand: Demand, facility: Facility) -> float:
-        key = (demand.latitude, demand.longitude, facility.pk)
+        key = (demand.latitude, demand.longitude, facility.id)
         d = self._distances.get(key)
         if d is None:
             d = self._distances[key] = distance_km(demand.latitude, demand.longitude, facility.latitude, facility.longitude)
         return d
 
     def held_back(self, facility: Facility, product_id: int) -> int:
-        level = self.book.level(facility.pk, product_id)
+        level = self.book.level(facility.id, product_id)
         if level is not None and level.safety_stock is not None:
             return level.safety_stock
         return facility.safety_stock
 
     def routable_atp(self, facility: Facility, product_id: int) -> int:
-        level = self.book.level(facility.pk, product_id)
+        level = self.book.level(facility.id, product_id)
         if level is None:
             return 0
-        return max(0, level.available_to_promise - self.held_back(facility, product_id))
+        held_back = level.safety_stock if level.safety_stock is not None else facility.safety_stock  # = held_back()
+        return max(0, level.available_to_promise - held_back)
 
     def _load_today(self, facility: Facility) -> int:
-        return self.daily_loads.get(facility.pk, 0) + self.routed_today.get(facility.pk, 0)
+        return self.daily_loads.get(facility.id, 0) + self.routed_today.get(facility.id, 0)
 
     def _candidate_facilities(self, demand: Demand) -> tuple[list[Facility], int]:
         """Facilities to evaluate and explain: those stocking the product, the pickup store, the rejecting one.
@@ -141,10 +142,10 @@ class Router:
         stocked = {lvl.facility_id for lvl in self.book.levels_of_product(demand.product_id)}
         special = {demand.pickup_facility_id, demand.just_rejected_facility_id} - {None}
         listed, unlisted = [], 0
-        unstocked = [f for f in self.facilities if f.pk not in stocked and f.pk not in special]
+        unstocked = [f for f in self.facilities if f.id not in stocked and f.id not in special]
         show_unstocked = len(unstocked) <= LISTED_WITHOUT_STOCK_RECORD
         for f in self.facilities:
-            if f.pk in stocked or f.pk in special or show_unstocked:
+            if f.id in stocked or f.id in special or show_unstocked:
                 listed.append(f)
             else:
                 unlisted += 1
@@ -154,26 +155,26 @@ class Router:
         distance = self._distance(demand, facility)
         routable = self.routable_atp(facility, demand.product_id)
         ev = _Evaluation(facility, distance, routable, None)
-        if facility.pk == demand.just_rejected_facility_id:
+        if facility.id == demand.just_rejected_facility_id:
             ev.reason = "rejected this item just now"
-        elif demand.shipping_method == "STORE_PICKUP" and facility.pk != demand.pickup_facility_id:
+        elif demand.shipping_method == "STORE_PICKUP" and facility.id != demand.pickup_facility_id:
             ev.reason = "not the customer's pickup store"
-        elif rule.exclude_rejecting_facilities and facility.pk in demand.rejected_on:
-            ev.reason = f"rejected this item on {day_month(demand.rejected_on[facility.pk])}"
+        elif rule.exclude_rejecting_facilities and facility.id in demand.rejected_on:
+            ev.reason = f"rejected this item on {day_month(demand.rejected_on[facility.id])}"
         elif not facility.is_active:
             ev.reason = "facility inactive"
         elif not facility.allows_routing:
             ev.reason = "not accepting routed orders"
         elif rule.facility_kind and facility.kind != rule.facility_kind:
             ev.reason = f"{facility.get_kind_display().lower()}; rule takes {rule.get_facility_kind_display().lower()}s only"
-        elif rule.facility_group_id and facility.pk not in self.group_members.get(rule.facility_group_id, set()):
+        elif rule.facility_group_id and facility.id not in self.group_members.get(rule.facility_group_id, set()):
             ev.reason = f"not in group {rule.facility_group.name}"
         elif rule.max_distance_km is not None and distance > rule.max_distance_km:
             ev.reason = f"{km_beyond(distance, rule.max_distance_km)} km > {rule.max_distance_km} km"
         elif facility.daily_order_limit is not None and self._load_today(facility) >= facility.daily_order_limit:
             ev.reason = f"over daily limit ({self._load_today(facility)}/{facility.daily_order_limit} lines today)"
         elif routable <= 0:
-            level = self.book.level(facility.pk, demand.product_id)
+            level = self.book.level(facility.id, demand.product_id)
             atp = level.available_to_promise if level else 0
             ev.reason = f"ATP {atp}" if not self.held_back(facility, demand.product_id) or atp == 0 else (
                 f"ATP {atp}, all held as safety stock ({self.held_back(facility, demand.product_id)})"
@@ -206,8 +207,8 @@ class Router:
         whole_line = next(iter(chosen.values())) if len(chosen) == 1 else None
         rows = []
         for ev in evaluations:
-            if ev.facility.pk in chosen:
-                reason = f"chosen: {chosen[ev.facility.pk]} unit(s)"
+            if ev.facility.id in chosen:
+                reason = f"chosen: {chosen[ev.facility.id]} unit(s)"
             elif ev.reason is not None:
                 reason = ev.reason
             elif winner is not None and len(chosen) > 1:  # a split: the parts before it covered the line
@@ -223,7 +224,7 @@ class Router:
                     "name": ev.facility.name,
                     "distance_km": round(ev.distance, 1),
                     "routable_atp": ev.routable,
-                    "chosen": ev.facility.pk in chosen,
+                    "chosen": ev.facility.id in chosen,
                     "reason": reason,
                     "rule": rule.name if rule else "",
                 }
@@ -257,7 +258,7 @@ class Router:
                     assert reserved, "eligibility guarantees the reservation"
                     self.routed_today[facility_id] = self.routed_today.get(facility_id, 0) + 1
                 chosen = dict(allocations)
-                winner = next(ev for ev in eligible if ev.facility.pk == allocations[0][0])
+                winner = next(ev for ev in eligible if ev.facility.id == allocations[0][0])
                 names = ", ".join(f"{self.facility_by_id[f].name} ({q})" for f, q in allocations) if len(allocations) > 1 \
                     else self.facility_by_id[allocations[0][0]].name
                 summary = (
@@ -275,13 +276,13 @@ class Router:
             return []
         whole = [ev for ev in eligible if ev.routable >= demand.quantity]
         if whole:  # one facility for the whole line beats a split, even when the rule allows splitting
-            return [(whole[0].facility.pk, demand.quantity)]
+            return [(whole[0].facility.id, demand.quantity)]
         if not rule.allow_split:
             return []
         remaining, allocations = demand.quantity, []
         for ev in eligible:
             take = min(ev.routable, remaining)
-            allocations.append((ev.facility.pk, take))
+            allocations.append((ev.facility.id, take))
             remaining -= take
             if remaining == 0:
                 return allocations

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from django.db.models import F
 
+from inventory.bulk import bulk_insert_rows
 from inventory.services import InventoryBook
 
 from .engine import Demand, Plan, Router, facility_local_date
@@ -69,4 +70,4 @@ def decisions_record(*, session: RoutingSession, plans: Iterable[tuple[int, Plan
                 candidates=plan.candidates,
             )
         )
-    return RoutingDecision.objects.bulk_create(decisions, batch_size=1000)
+    return bulk_insert_rows(RoutingDecision, decisions)  # bulk_create, minus most of its cost for 10 KB JSON values

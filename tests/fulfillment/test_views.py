@@ -382,7 +382,7 @@ def test_report_form_offers_active_reasons_and_states_the_effect(associate, worl
     assert f'<label for="id_reason_{item.pk}">Reason</label>' in body
     labels = re.findall(r'<option value="(\w+)"', body)
     assert labels == ["NOT_IN_STOCK", "MISMATCH", "DAMAGED", "WORN_DISPLAY", "INACTIVE_STORE"]
-    assert f'name="quantity" value="1"' in body and 'max="1"' in body
+    assert 'name="quantity" value="1"' in body and 'max="1"' in body
     assert "Before you save: at Brooklyn" in body
     assert "QOH 20 -> 0; ATP 19 -> 0" in body  # the first reason, Not in stock
     assert ">Save</button>" in body

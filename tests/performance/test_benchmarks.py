@@ -1,0 +1,365 @@
+"""The issue's budget table, measured on PostgreSQL with the volume data (`make bench`).
+
+Budgets are printed, not asserted (a shared 2-core machine is noisy); query counts and correctness are asserted.
+Each benchmark commits for real and then restores the data it changed (helpers.restored).
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+from django.db import connection
+from django.db.models import Count, Q
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from fulfillment import services
+from fulfillment.models import FacilityMembership, Order, OrderItem
+from fulfillment.permissions import SESSION_KEY
+from inventory.models import Facility, InventoryLevel
+from inventory.selectors import levels_not_matching_ledger
+from tests.performance.conftest import bench_database_url
+from tests.performance.helpers import Row, median, ms, p95, restored, timed
+
+pytestmark = pytest.mark.performance
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def flagship(bench_db):
+    return Facility.objects.get(code="V001")
+
+
+@pytest.fixture(scope="module")
+def manager(bench_db, flagship):
+    from django.contrib.auth import get_user_model
+
+    user, _ = get_user_model().objects.get_or_create(username="bench_manager", defaults={"email": "bench@example.com"})
+    FacilityMembership.objects.update_or_create(user=user, facility=flagship, defaults={"role": "MANAGER"})
+    return user
+
+
+def _client(user, facility) -> Client:
+    client = Client()
+    client.force_login(user)
+    session = client.session
+    session[SESSION_KEY] = facility.pk
+    session.save()
+    return client
+
+
+def _flagship_items(flagship) -> str:
+    return f"facility_id = {int(flagship.pk)} AND status IN ('OPEN', 'IN_PROGRESS')"
+
+
+def _assert_ledger_invariant():
+    assert not levels_not_matching_ledger().exists()
+
+
+# -- pages -------------------------------------------------------------------------------------------------------
+def test_in_progress_page(bench_db, results, flagship, manager):
+    client = _client(manager, flagship)
+    url = reverse("orders-in-progress")
+    orders_here = OrderItem.objects.filter(facility=flagship, status="IN_PROGRESS").values("order_id").distinct().count()
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    assert response.status_code == 200
+    queries = len(ctx.captured_queries)
+    samples = timed(lambda: client.get(url), runs=40, warmup=3)
+    last = timed(lambda: client.get(url, {"page": 10_000}), runs=15, warmup=1)  # the oldest orders (last page)
+    results.append(Row(
+        f"In Progress page, store with {orders_here:,} in-progress orders (server time)", ms(median(samples)),
+        ms(p95(samples)), "median <= 30 ms, <= 10 queries", median(samples) <= 0.030 and queries <= 10,
+        f"{queries} queries; last page: median {ms(median(last))}",
+    ))
+    assert queries <= 10, [q["sql"][:200] for q in ctx.captured_queries]
+
+
+SEARCHES = ["lovelace", "grace.hopper", "#V00012", "VSKU-00012", "80000000123", "cashmere"]
+
+
+def test_search(bench_db, results, flagship, manager):
+    client = _client(manager, flagship)
+    url = reverse("orders-open")
+    total_orders = Order.objects.count()
+    htmx = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "order-list"}
+    for q in SEARCHES:
+        assert client.get(url, {"q": q}, **htmx).status_code == 200
+    store_samples = []
+    for q in SEARCHES:
+        store_samples += timed(lambda q=q: client.get(url, {"q": q}, **htmx), runs=8, warmup=0)
+
+    def chain_wide(q):  # what staff search in admin: every order of the chain, by name, customer or email
+        orders = Order.objects.filter(
+            Q(name__icontains=q) | Q(customer_name__icontains=q) | Q(customer_email__icontains=q)
+        ).order_by("placed_at", "id")
+        return orders.count(), list(orders[:25])
+
+    chain_samples = []
+    for q in SEARCHES:
+        chain_samples += timed(lambda q=q: chain_wide(q), runs=8, warmup=1)
+    open_here = OrderItem.objects.filter(facility=flagship, status="OPEN").values("order_id").distinct().count()
+    results.append(Row(
+        f"search over {total_orders:,} orders: flagship's Open tab ({open_here:,} open orders, HTMX)", ms(median(store_samples)),
+        ms(p95(store_samples)), "median <= 50 ms", median(store_samples) <= 0.050,
+        f"{len(SEARCHES)} queries: surname, email, order no., SKU, UPC, product word",
+    ))
+    # a typical store (the median number of open orders), for comparison with the flagship's 7,000
+    per_store = list(
+        OrderItem.objects.filter(status="OPEN", facility__code__startswith="V").values("facility_id")
+        .annotate(n=Count("order_id", distinct=True)).order_by("n")
+    )
+    typical = Facility.objects.get(pk=per_store[len(per_store) // 2]["facility_id"])
+    FacilityMembership.objects.update_or_create(user=manager, facility=typical, defaults={"role": "ASSOCIATE"})
+    typical_client = _client(manager, typical)
+    typical_samples = []
+    for q in SEARCHES:
+        typical_samples += timed(lambda q=q: typical_client.get(url, {"q": q}, **htmx), runs=8, warmup=1)
+    results.append(Row(
+        f"search: typical store's Open tab ({per_store[len(per_store) // 2]['n']:,} open orders)",
+        ms(median(typical_samples)), ms(p95(typical_samples)), "median <= 50 ms", median(typical_samples) <= 0.050,
+        f"{typical.code}; same {len(SEARCHES)} queries",
+    ))
+    results.append(Row(
+        f"search over {total_orders:,} orders: chain-wide (name/customer/email, trigram)", ms(median(chain_samples)),
+        ms(p95(chain_samples)), "median <= 50 ms", median(chain_samples) <= 0.050, "count + first 25",
+    ))
+
+
+# -- rejections ------------------------------------------------------------------------------------------------------
+def test_single_rejection_and_reject_all(bench_db, results, flagship, manager):
+    facilities = Facility.objects.count()
+    items = list(OrderItem.objects.filter(facility=flagship, status="OPEN").order_by("pk"))
+    total = len(items)
+    assert total == 10_000
+    sample, probe = items[:300], items[300:320]
+    stocking = dict(
+        InventoryLevel.objects.filter(product_id__in={i.product_id for i in sample + probe})
+        .values_list("product_id").annotate(n=Count("id"))
+    )
+    with restored(_flagship_items(flagship)):
+        # query count of one rejection, for products stocked at few or many facilities
+        query_counts: dict[str, set[int]] = {"re-routed": set(), "parked": set()}
+        for item in probe:
+            with CaptureQueriesContext(connection) as ctx:
+                result = services.item_reject(facility=flagship, item_id=item.pk, reason_code="DAMAGED", user=manager)
+            query_counts["re-routed" if result.routed_to else "parked"].add(len(ctx.captured_queries))
+        singles = []
+        for item in sample:
+            started = time.perf_counter()
+            result = services.item_reject(facility=flagship, item_id=item.pk, reason_code="DAMAGED", user=manager)
+            singles.append(time.perf_counter() - started)
+            assert result.rejection.pk
+        rerouted = OrderItem.objects.filter(pk__in=[i.pk for i in sample], status="OPEN").exclude(facility=flagship).count()
+        _assert_ledger_invariant()
+    fan_out = sorted(stocking[i.product_id] for i in sample + probe)
+    results.append(Row(
+        f"one rejection with re-routing ({facilities} facilities)", ms(median(singles)), ms(p95(singles)),
+        "median <= 15 ms, queries independent of facilities",
+        median(singles) <= 0.015 and all(len(c) <= 1 for c in query_counts.values()),
+        "queries: " + ", ".join(f"{'/'.join(map(str, sorted(c)))} when {k}" for k, c in query_counts.items() if c)
+        + f", for products stocked at {fan_out[0]}-{fan_out[-1]} facilities; {rerouted}/{len(sample)} re-routed",
+    ))
+    assert all(len(c) <= 1 for c in query_counts.values()), query_counts
+
+    # Reject All of the flagship's 10,000 open items
+    batches = []
+    last = [time.perf_counter()]
+
+    def progress(done, total):
+        now = time.perf_counter()
+        batches.append(now - last[0])
+        last[0] = now
+
+    with restored(_flagship_items(flagship)):
+        started = time.perf_counter()
+        last[0] = started
+        summary = services.facility_reject_all(
+            facility=flagship, from_status="OPEN", reason_code="INACTIVE_STORE", user=manager, progress=progress
+        )
+        elapsed = time.perf_counter() - started
+        assert summary.rejected == total and summary.skipped == 0
+        assert not OrderItem.objects.filter(facility=flagship, status="OPEN").exists()
+        _assert_ledger_invariant()
+    one_by_one = sum(singles) / len(singles) * total
+    speedup = one_by_one / elapsed
+    results.append(Row(
+        f"Reject All of {total:,} items with re-routing", f"{elapsed:.2f} s", f"batch p95 {ms(p95(batches))}",
+        "<= 5 s and >= 10x one by one", elapsed <= 5 and speedup >= 10,
+        f"{summary.rerouted_items:,} re-routed, {summary.parked:,} parked; {len(batches)} batches of {services.BATCH_SIZE}, "
+        f"median {ms(median(batches))}; one by one: {one_by_one:.1f} s (mean of {len(singles)} measured x {total:,}) "
+        f"= {speedup:.1f}x",
+    ))
+
+
+# -- routing ---------------------------------------------------------------------------------------------------------------
+def _park(n: int) -> list[int]:
+    """n recent completed items, made parked (as freshly imported, unrouted lines) inside the restored block."""
+    ids = list(
+        OrderItem.objects.filter(status="COMPLETED", order__name__startswith="#V").order_by("-pk").values_list("pk", flat=True)[:n]
+    )
+    OrderItem.objects.filter(pk__in=ids).update(status="UNROUTED", facility=None, parked_reason="bench: waiting for routing")
+    return ids
+
+
+def _recent_completed_where(n: int) -> tuple[str, list]:
+    ids = list(
+        OrderItem.objects.filter(status="COMPLETED", order__name__startswith="#V").order_by("-pk").values_list("pk", flat=True)[:n]
+    )
+    return "id = ANY(%s)", [ids]
+
+
+def test_route_orders(bench_db, results):
+    n = 10_000
+    runs = []
+    for _ in range(int(os.environ.get("BENCH_ROUTE_RUNS", "1"))):
+        where, params = _recent_completed_where(n)
+        with restored(where, params):
+            ids = _park(n)
+            started = time.perf_counter()
+            summary = services.items_route(item_ids=ids)
+            runs.append(time.perf_counter() - started)
+            assert summary.routed + summary.parked == n
+            _assert_ledger_invariant()
+    rate = [n / s for s in runs]
+    results.append(Row(
+        f"route_orders over {n:,} parked items", f"{median(rate):,.0f} items/s", f"{min(rate):,.0f} items/s (worst)",
+        ">= 2,000 items/s", median(rate) >= 2000,
+        f"{summary.routed:,} routed, {summary.parked:,} parked; {median(runs):.2f} s per run, {len(runs)} runs",
+    ))
+
+
+def test_bulk_command_peak_memory(bench_db, results):
+    n = 100_000
+    where, params = _recent_completed_where(n)
+    where = f"({where}) OR status = 'UNROUTED'"  # route_orders routes every parked item: restore them all
+    parked_before = OrderItem.objects.filter(status="UNROUTED").count()
+    env = {**os.environ, "DATABASE_URL": bench_database_url(), "DEBUG": "0", "SECRET_KEY": "bench-not-secret-" + "x" * 40,
+           "SECURE_SSL_REDIRECT": "0"}
+    with restored(where, params):
+        _park(n)
+        proc = subprocess.run(
+            [sys.executable, str(ROOT / "tests/performance/memory_probe.py"), "route_orders"],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200,
+        )
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        report = json.loads(proc.stdout.strip().splitlines()[-1])
+        assert not OrderItem.objects.filter(status="UNROUTED", parked_reason="bench: waiting for routing").exists()
+        _assert_ledger_invariant()
+    items = n + parked_before
+    results.append(Row(
+        f"peak memory of a bulk command over {items:,} items (route_orders)", f"{report['peak_mib']:.0f} MiB", "-",
+        "<= 300 MB", report["peak_mib"] * 1.048576 <= 300,
+        f"maxrss of the command's process (Django loaded: {report['before_mib']:.0f} MiB); {report['seconds']:.0f} s, "
+        f"{items / report['seconds']:,.0f} items/s",
+    ))
+
+
+# -- HTTP ----------------------------------------------------------------------------------------------------------------
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _load(port: int, requests: list[tuple[str, str, bytes | None, dict]], *, connections: int = 8, deadline: float = 60.0):
+    """Send the requests over `connections` concurrent connections; returns (elapsed, latencies, statuses)."""
+    lock = threading.Lock()
+    queue = list(reversed(requests))
+    latencies, statuses = [], []
+    stop_at = time.monotonic() + deadline
+
+    def worker():
+        while time.monotonic() < stop_at:
+            with lock:
+                if not queue:
+                    return
+                method, path, body, headers = queue.pop()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            started = time.perf_counter()
+            conn.request(method, path, body=body, headers=headers)
+            response = conn.getresponse()
+            response.read()
+            elapsed = time.perf_counter() - started
+            conn.close()
+            with lock:
+                latencies.append(elapsed)
+                statuses.append(response.status)
+
+    threads = [threading.Thread(target=worker) for _ in range(connections)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - started, latencies, statuses
+
+
+def test_http_report_an_issue_vs_bare_write(bench_db, results, flagship, manager):
+    port = _free_port()
+    workers = max(2, 2 * (os.cpu_count() or 1))
+    env = {**os.environ, "DATABASE_URL": bench_database_url(), "DJANGO_SETTINGS_MODULE": "tests.performance.bench_settings",
+           "CONN_MAX_AGE": "600"}
+    server = subprocess.Popen(
+        [str(Path(sys.executable).with_name("gunicorn")), "fulfillment.wsgi:application", "--bind", f"127.0.0.1:{port}",
+         "--workers", str(workers), "--log-level", "warning"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            pytest.fail("gunicorn did not start: " + (server.stderr.read() if server.poll() is not None else ""))
+        client = _client(manager, flagship)
+        cookie = f"sessionid={client.cookies['sessionid'].value}; csrftoken={'b' * 32}"
+        bare = [("POST", "/bench/bare-write/", b"", {"Content-Length": "0"})] * 1200
+        n_reports = 400
+        items = list(OrderItem.objects.filter(facility=flagship, status="OPEN").order_by("-pk")[: n_reports + 16])
+        reports = [
+            ("POST", f"/items/{item.pk}/report/", urlencode({"reason": "DAMAGED", "quantity": item.quantity, "comment": ""}).encode(),
+             {"Cookie": cookie, "X-CSRFToken": "b" * 32, "HX-Request": "true", "Referer": f"http://127.0.0.1:{port}/",
+              "Content-Type": "application/x-www-form-urlencoded"})
+            for item in items
+        ]
+        with restored(_flagship_items(flagship)):
+            _load(port, bare[:32])  # warm up every worker (connections, templates)
+            _load(port, reports[:16])
+            bare_elapsed, bare_lat, bare_status = _load(port, bare)
+            rep_elapsed, rep_lat, rep_status = _load(port, reports[16:])
+            rejected = OrderItem.objects.filter(pk__in=[i.pk for i in items], rejections__facility=flagship).count()
+            _assert_ledger_invariant()
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    assert set(bare_status) == {200}, sorted(set(bare_status))
+    assert set(rep_status) == {200}, sorted(set(rep_status))
+    assert rejected == len(items)
+    bare_rps, rep_rps = len(bare_lat) / bare_elapsed, len(rep_lat) / rep_elapsed
+    ratio = rep_rps / bare_rps
+    results.append(Row(
+        "HTTP: bare view with one write transaction, 8 connections", ms(median(bare_lat)), ms(p95(bare_lat)),
+        "(yardstick)", None, f"{bare_rps:,.0f} req/s over {len(bare_lat)} requests; gunicorn {workers} sync workers",
+    ))
+    results.append(Row(
+        "HTTP: Report an Issue endpoint, 8 connections", ms(median(rep_lat)), ms(p95(rep_lat)),
+        ">= 40% of the bare view's req/s", ratio >= 0.40,
+        f"{rep_rps:,.0f} req/s over {len(rep_lat)} rejections = {ratio:.0%} of the bare view",
+    ))
