@@ -300,3 +300,21 @@ def test_seed_demo_creates_the_promised_data_and_is_idempotent():
     assert "nothing changed" in second
     login_table = lambda text: text[text.index("username"):]  # noqa: E731
     assert login_table(second) == login_table(first)
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_bulk_commands_draw_a_progress_bar_on_a_terminal_only(stores, brooklyn_orders):
+    terminal, piped = _Terminal(), io.StringIO()
+    call_command("reject_orders", "--facility", "BROOKLYN", "--status", "open", "--reason", "DAMAGED", "--dry-run",
+                 stdout=io.StringIO(), stderr=terminal)
+    assert "Rejecting [" in terminal.getvalue() and "100%" in terminal.getvalue()
+    call_command("route_orders", stdout=io.StringIO(), stderr=piped)
+    assert piped.getvalue() == ""
+    terminal = _Terminal()
+    OrderItem.objects.filter(order__name="#1003").update(status="UNROUTED", facility=None)
+    call_command("route_orders", stdout=io.StringIO(), stderr=terminal)
+    assert "Routing [" in terminal.getvalue()

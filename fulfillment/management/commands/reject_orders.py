@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from fulfillment import selectors, services
 from fulfillment.errors import FulfillmentError
+from fulfillment.progress import ProgressBar
 from fulfillment.models import OrderItem, RejectionReason
 from inventory.models import Facility
 
@@ -52,10 +53,12 @@ class Command(BaseCommand):
         order_names = self._orders(options["orders"], facility, from_status)
 
         try:
-            summary = services.facility_reject_all(
-                facility=facility, from_status=from_status, reason_code=reason.code, user=user,
-                order_names=order_names or None, stop_routing=options["stop_routing"], dry_run=options["dry_run"],
-            )
+            with ProgressBar("Rejecting", stream=self.stderr) as bar:
+                summary = services.facility_reject_all(
+                    facility=facility, from_status=from_status, reason_code=reason.code, user=user,
+                    order_names=order_names or None, stop_routing=options["stop_routing"], dry_run=options["dry_run"],
+                    progress=bar.update,
+                )
         except FulfillmentError as exc:
             raise CommandError(exc.message) from exc
 

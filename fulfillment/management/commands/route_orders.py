@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from fulfillment import services
 from fulfillment.errors import FulfillmentError
+from fulfillment.progress import ProgressBar
 from fulfillment.models import OrderItem
 from inventory.models import Facility
 
@@ -37,7 +38,8 @@ class Command(BaseCommand):
 
         parked_before = OrderItem.objects.filter(status=OrderItem.Status.UNROUTED).count()
         try:
-            summary = services.items_route(facility=facility, trigger="ROUTE_ORDERS")
+            with ProgressBar("Routing", stream=self.stderr) as bar:
+                summary = services.items_route(facility=facility, trigger="ROUTE_ORDERS", progress=bar.update)
         except FulfillmentError as exc:
             raise CommandError(exc.message) from exc
 
