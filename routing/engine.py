@@ -5,6 +5,7 @@ the allocations, the rule that placed it, and every candidate facility with the 
 """
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -22,6 +23,8 @@ EARTH_RADIUS_KM = 6371.0088
 PARKED_PICKUP_REJECTED = "Parked for the operations team: the customer's pickup store rejected it; a person must decide."
 PARKED_NO_FACILITY = "Parked: no facility can take the whole line"
 PARKED_NO_RULE = "Parked: no active routing rule applies"
+LISTED_CANDIDATES = 12  # candidates explained one by one per decision; farther ordinary ones are counted by reason
+_REASON_SHAPE = re.compile(r"\d[\d.,]*")
 LISTED_WITHOUT_STOCK_RECORD = 12  # facilities with no stock record of the product are listed up to this many, then counted
 
 
@@ -204,11 +207,19 @@ class Router:
         return f"tie broken in favour of {winner.facility.code} (priority, then code)"
 
     def _explain(self, evaluations: list[_Evaluation], rule: RoutingRule | None, chosen: dict[int, int], winner, unlisted: int):
+        """One row per candidate. Past LISTED_CANDIDATES, the farther ordinary candidates are counted, grouped by reason.
+
+        Always listed one by one: the chosen facilities, facilities that rejected the item, and the nearest others up to
+        LISTED_CANDIDATES. The rest (large chains) become one row per kind of reason ("34 facilities, 57-1,650 km:
+        farther than BROOKLYN ..."), so every facility is still accounted for while a decision stays small.
+        """
         whole_line = next(iter(chosen.values())) if len(chosen) == 1 else None
-        rows = []
-        for ev in evaluations:
-            if ev.facility.id in chosen:
-                reason = f"chosen: {chosen[ev.facility.id]} unit(s)"
+        rule_name = rule.name if rule else ""
+        listed, rest = [], []
+        for ev in sorted(evaluations, key=lambda e: e.distance) if len(evaluations) > LISTED_CANDIDATES else evaluations:
+            fid = ev.facility.id
+            if fid in chosen:
+                reason = f"chosen: {chosen[fid]} unit(s)"
             elif ev.reason is not None:
                 reason = ev.reason
             elif winner is not None and len(chosen) > 1:  # a split: the parts before it covered the line
@@ -218,23 +229,40 @@ class Router:
                 reason = self._lost_to(rule, ev, winner, whole_line)
             else:
                 reason = "eligible, but no rule placed the whole line"
-            rows.append(
+            row = {
+                "facility": ev.facility.code,
+                "name": ev.facility.name,
+                "distance_km": round(ev.distance, 1),
+                "routable_atp": ev.routable,
+                "chosen": fid in chosen,
+                "reason": reason,
+                "rule": rule_name,
+            }
+            special = fid in chosen or reason.startswith("rejected this item")
+            (listed if special or len(listed) < LISTED_CANDIDATES else rest).append(row)
+        groups: dict[str, list[dict]] = {}
+        for row in rest:
+            groups.setdefault(_REASON_SHAPE.sub("#", row["reason"].split(" (")[0]), []).append(row)
+        for members in groups.values():
+            nearest, farthest = members[0], members[-1]
+            listed.append(
                 {
-                    "facility": ev.facility.code,
-                    "name": ev.facility.name,
-                    "distance_km": round(ev.distance, 1),
-                    "routable_atp": ev.routable,
-                    "chosen": ev.facility.id in chosen,
-                    "reason": reason,
-                    "rule": rule.name if rule else "",
+                    "facility": "",
+                    "name": f"{len(members)} more facilit{'y' if len(members) == 1 else 'ies'} "
+                    f"({nearest['distance_km']:,.0f}-{farthest['distance_km']:,.0f} km)",
+                    "distance_km": nearest["distance_km"],
+                    "routable_atp": max(m["routable_atp"] for m in members),
+                    "chosen": False,
+                    "reason": _group_reason(members),
+                    "rule": rule_name,
                 }
             )
         if unlisted:
-            rows.append(
+            listed.append(
                 {"facility": "", "name": f"{unlisted} other facilities", "distance_km": None, "routable_atp": 0,
-                 "chosen": False, "reason": "no stock record of this product", "rule": rule.name if rule else ""}
+                 "chosen": False, "reason": "no stock record of this product", "rule": rule_name}
             )
-        return rows
+        return listed
 
     # -- routing -------------------------------------------------------------------------------------------------
     def route(self, demand: Demand) -> Plan:
@@ -305,6 +333,14 @@ class Router:
             return PARKED_PICKUP_REJECTED
         tried = "; ".join(f"“{r.name}”" for r in rules)
         return f"{PARKED_NO_FACILITY} under the rules tried ({tried})."
+
+
+def _group_reason(members: list[dict]) -> str:
+    """The reason a group of counted candidates shares: plainly when it is the same for all, else the nearest one's."""
+    bases = {m["reason"].split(" (")[0] for m in members}
+    if len(bases) == 1:
+        return bases.pop()
+    return f"{members[0]['reason']} (the nearest of them)"
 
 
 def facility_local_date(facility: Facility) -> date:

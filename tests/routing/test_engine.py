@@ -599,3 +599,27 @@ def test_express_falls_back_to_stores_when_no_warehouse_has_it():
     assert plan.facility_id == manhattan.pk
     assert plan.rule.name == "Nearest facility with the whole line"
     assert why(plan)["PHILLY"] == "ATP 0"
+
+
+def test_a_large_chain_lists_the_nearest_candidates_and_counts_the_rest_by_reason():
+    """30 stocked facilities: the chosen one, the rejecting one and the nearest others (12 in all) one by one; the rest
+    grouped by reason with their count and distance range, so every facility is accounted for."""
+    from routing.engine import LISTED_CANDIDATES
+
+    chain = [facility(f"S{n:02d}", pk=200 + n, at=(SHIP_TO[0] + 0.05 * n, SHIP_TO[1])) for n in range(1, 31)]
+    levels = [level(f, 0 if n % 3 == 0 else 5) for n, f in enumerate(chain, start=1)]
+    router = make_router(chain, levels)
+    plan = router.route(demand(rejected_on={chain[-1].pk: NOV_27}))
+
+    assert plan.facility_id == chain[0].pk
+    individual = [c for c in plan.candidates if c["facility"]]
+    grouped = [c for c in plan.candidates if not c["facility"]]
+    assert len(individual) == LISTED_CANDIDATES + 1  # the 12 nearest (the chosen one first) + the rejecting one
+    assert why(plan)["S30"] == "rejected this item on 27 Nov"
+    assert why(plan)["S01"] == "chosen: 1 unit(s)"
+    counted = sum(int(c["name"].split()[0]) for c in grouped)
+    assert len(individual) + counted == 30
+    reasons = {c["reason"].split(",")[0] for c in grouped}
+    assert any(r.startswith("ATP 0") for r in reasons)
+    assert any(r.startswith("farther than S01") for r in reasons)
+    assert all(" km)" in c["name"] for c in grouped)
