@@ -9,6 +9,7 @@ from fulfillment import selectors
 from fulfillment.models import RejectionReason
 
 SEARCH_MAX_LENGTH = 100
+MAX_ID = 2**63 - 1  # the largest primary key any of our databases can hold; larger numbers are not ids
 
 
 def _selectable_reasons():
@@ -41,7 +42,7 @@ class IntListField(forms.Field):
             numbers = [int(v) for v in value]
         except (TypeError, ValueError):
             raise ValidationError(self.error_messages["invalid"], code="invalid") from None
-        if any(n <= 0 for n in numbers):
+        if any(not 0 < n <= MAX_ID for n in numbers):
             raise ValidationError(self.error_messages["invalid"], code="invalid")
         return list(dict.fromkeys(numbers))
 

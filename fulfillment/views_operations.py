@@ -25,6 +25,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from fulfillment import selectors, services
 from fulfillment.errors import FulfillmentError
+from fulfillment.forms import MAX_ID
 
 PAGE = "fulfillment/parked.html"
 ITEMS_PER_PAGE = 50
@@ -53,7 +54,7 @@ class ParkedFilterForm(forms.Form):
 class RouteForm(forms.Form):
     """Route again: one item (``item_id``) or every item matching the filters (``scope=all``)."""
 
-    item_id = forms.IntegerField(required=False, min_value=1)
+    item_id = forms.IntegerField(required=False, min_value=1, max_value=MAX_ID)
     scope = forms.ChoiceField(required=False, choices=[("", "one"), ("all", "all matching")])
 
     def clean(self):

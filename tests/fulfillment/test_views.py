@@ -324,6 +324,15 @@ def test_start_picking_keeps_the_search_the_list_shows(associate, world):
     assert other.name not in body
 
 
+@pytest.mark.parametrize("junk", ["abc", "-3", "0", "99999999999999999999"])
+def test_start_picking_with_ids_that_cannot_be_orders_says_so(associate, world, junk):
+    order = world.order_here()
+    response = associate.post(reverse("orders-start-picking"), {"order_ids": [junk]}, **hx("order-list"))
+    assert response.status_code == 200
+    assert "Choose orders from the list." in text(response)
+    assert set(order.items.values_list("status", flat=True)) == {"OPEN"}
+
+
 def test_start_picking_with_nothing_selected_says_so(associate, world):
     response = associate.post(reverse("orders-start-picking"), {}, **hx("order-list"))
     assert "Select at least one order first." in text(response)

@@ -302,7 +302,9 @@ def test_route_without_javascript_redirects_back_with_the_filters(staff, world):
     assert "Routed 1 (MANHATTAN 1); still parked 0." in page
 
 
-@pytest.mark.parametrize("data", [{}, {"item_id": "abc"}, {"item_id": "-1"}, {"scope": "everything"}])
+@pytest.mark.parametrize(
+    "data", [{}, {"item_id": "abc"}, {"item_id": "-1"}, {"item_id": "99999999999999999999"}, {"scope": "everything"}]
+)
 def test_bad_route_requests_change_nothing_and_say_why(staff, world, data):
     item = world.no_stock(world.tee)
     inventory_receive(facility=world.manhattan, product=world.tee, quantity=1)
