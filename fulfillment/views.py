@@ -15,7 +15,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import patch_vary_headers
+from django.utils.formats import date_format
 from django.views.decorators.http import require_GET, require_POST, require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
@@ -48,8 +50,9 @@ def _is_htmx(request: HttpRequest) -> bool:
     return bool(request.htmx) and not request.htmx.history_restore_request
 
 
-def _tabs(facility, current: str | None) -> list[dict]:
-    counts = selectors.dashboard_tab_counts(facility=facility)
+def _tabs(facility, current: str | None, counts: dict[str, int] | None = None) -> list[dict]:
+    if counts is None:
+        counts = selectors.dashboard_tab_counts(facility=facility)
     return [
         {
             "status": status,
@@ -63,10 +66,51 @@ def _tabs(facility, current: str | None) -> list[dict]:
     ]
 
 
+def _pk_url(url_name: str):
+    """``pk -> reverse(url_name, args=[pk])`` for a page's many rows with one reverse(): the URL around a marker
+    pk, split once, then joined per row (the same string reverse() gives for an int pk)."""
+    marker = "9081726354"
+    head, sep, tail = reverse(url_name, args=[int(marker)]).partition(marker)
+    if not sep or marker in tail:  # not a plain "<head><pk><tail>" URL: fall back to reverse() per row
+        return lambda pk: reverse(url_name, args=[pk])
+    return lambda pk: f"{head}{pk}{tail}"
+
+
+def _with_item_urls(items, report_url=None):
+    """Set ``report_url`` on each item (the Report an Issue button of its row)."""
+    report_url = report_url or _pk_url("item-report")
+    for item in items:
+        item.report_url = report_url(item.pk)
+    return items
+
+
+def _with_card_values(orders, facility):
+    """What each order card of a page shows besides the order's own fields, computed once per page rather than per
+    card in the template: ``detail_url`` and ``complete_url`` (a few reverse() calls per page instead of several per
+    card), ``report_url`` on its ``items_here``, and when it was placed: ``placed_iso`` (the ``date:'c'`` filter, in
+    the current time zone) and ``placed_label`` (``date:"D j M Y, H:i T"`` in the store's time zone)."""
+    orders = list(orders)
+    detail_url, complete_url, report_url = _pk_url("order-detail"), _pk_url("order-complete"), _pk_url("item-report")
+    for order in orders:
+        order.detail_url = detail_url(order.pk)
+        order.complete_url = complete_url(order.pk)
+        order.placed_iso = date_format(timezone.localtime(order.placed_at), "c")
+        _with_item_urls(order.items_here, report_url)
+    with timezone.override(facility.timezone):
+        for order in orders:
+            order.placed_label = date_format(timezone.localtime(order.placed_at), "D j M Y, H:i T")
+    return orders
+
+
 def _page_context(request: HttpRequest, status: str, *, query: str = "", page_number=None) -> dict:
     facility = request.facility
+    counts = selectors.dashboard_tab_counts(facility=facility)
     orders = selectors.dashboard_orders(facility=facility, status=status, query=query)
-    page_obj = Paginator(orders, ORDERS_PER_PAGE).get_page(page_number)
+    paginator = Paginator(orders, ORDERS_PER_PAGE)
+    if not query:
+        # Unfiltered, the list is exactly the orders the tab counts (an item here in this status): no COUNT query.
+        paginator.count = counts.get(status, 0)
+    page_obj = paginator.get_page(page_number)
     label, url_name, slug = TABS[status]
     return {
         "facility": facility,
@@ -74,10 +118,11 @@ def _page_context(request: HttpRequest, status: str, *, query: str = "", page_nu
         "status_label": label,
         "status_slug": slug,
         "page_url": reverse(url_name),
+        "start_picking_url": reverse("orders-start-picking"),
         "query": query,
         "page_obj": page_obj,
-        "orders": page_obj.object_list,
-        "tabs": _tabs(facility, status),
+        "orders": _with_card_values(page_obj.object_list, facility),
+        "tabs": _tabs(facility, status, counts),
         "rejectable": status in OrderItem.REJECTABLE,
         "can_reject_all": is_manager(request.membership) and status in REJECT_ALL_URLS,
         "reject_all_url": reverse(REJECT_ALL_URLS[status]) if status in REJECT_ALL_URLS else "",
@@ -352,7 +397,7 @@ def _after_rejection(request: HttpRequest, item: OrderItem, prior_status: str, r
     )
     still_here_ids = {i.pk for i in still_here}
     parts: list[tuple[str, dict]] = []
-    for remaining in still_here:  # e.g. the part of a split line that stays here
+    for remaining in _with_item_urls(still_here):  # e.g. the part of a split line that stays here
         parts.append((f"{PAGE}#item-row", {"item": remaining, "rejectable": True, "oob": True}))
     for gone_id in sorted(item_ids - still_here_ids):
         parts.append((f"{PAGE}#oob-delete", {"dom_id": f"item-{gone_id}"}))

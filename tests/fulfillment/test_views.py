@@ -225,6 +225,25 @@ def test_in_progress_and_completed_pages(associate, world):
     assert open_order.name in text(associate.get(reverse("orders-open")))
 
 
+def test_cards_link_to_their_order_items_and_actions(associate, world, django_assert_max_num_queries):
+    placed = dt.datetime(2026, 11, 27, 15, 5, tzinfo=dt.UTC)
+    order = world.order_here(lines=[(world.tee, 1), (world.mug, 1)], placed_at=placed)
+    orders_start_picking(facility=world.brooklyn, order_ids=[order.pk])
+    world.order_here()  # an open order: not counted on this page
+
+    with django_assert_max_num_queries(6):  # session, user, memberships, tab counts, orders, items: no COUNT
+        page = text(associate.get(reverse("orders-in-progress")))
+
+    detail, complete = reverse("order-detail", args=[order.pk]), reverse("order-complete", args=[order.pk])
+    assert f'<a href="{detail}">{order.name}</a>' in page
+    assert f'action="{complete}" hx-post="{complete}"' in page
+    for item in order.items.all():
+        report = reverse("item-report", args=[item.pk])
+        assert f'action="{report}" hx-get="{report}" hx-target="#report-{item.pk}"' in page
+    assert '<time datetime="2026-11-27T15:05:00+00:00">Placed Fri 27 Nov 2026, 10:05 EST</time>' in page
+    assert "1 order, oldest first." in page and "Page 1 of" not in page
+
+
 def test_empty_page_says_so(associate, world):
     assert "No open orders at Brooklyn." in text(associate.get(reverse("orders-open")))
 
@@ -479,6 +498,7 @@ def test_partial_quantity_splits_the_line_and_the_rest_stays(associate, world):
     assert item.quantity == 1 and item.facility == world.brooklyn
     assert f'<li id="item-{item.pk}" class="item" hx-swap-oob="true">' in body
     assert '<dd class="qty">1</dd>' in body
+    assert f'action="{reverse("item-report", args=[item.pk])}"' in body  # the rest can still be reported
     assert f'<div id="order-{item.order_id}" hx-swap-oob="delete">' not in body  # the card stays
     part = OrderItem.objects.get(split_from=item)
     assert part.quantity == 2 and part.facility == world.manhattan
@@ -754,7 +774,7 @@ def _orders(world, n, picking=False):
     return orders
 
 
-PAGE_BUDGET = 9  # session, user, memberships, tab counts, paginator count, orders, items (+ headroom for savepoints)
+PAGE_BUDGET = 9  # session, user, memberships, tab counts, paginator count (searches only), orders, items (+ headroom)
 
 
 @pytest.mark.parametrize("n", [5, 50])
