@@ -29,14 +29,10 @@ from .models import (
     RejectionPolicy,
     RejectionReason,
 )
+from .text import format_counts
 
 
 MAX_LISTED = 100  # selected objects named on an intermediate page
-
-
-def format_counts(counts: dict) -> str:
-    """{"MANHATTAN": 2, "QUEENS": 1} -> "MANHATTAN 2, QUEENS 1"."""
-    return ", ".join(f"{code} {n}" for code, n in sorted(counts.items()))
 
 
 def render_action_form(modeladmin, request, queryset, *, form, title, submit_label, intro="", describe=str):

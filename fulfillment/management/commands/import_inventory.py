@@ -12,13 +12,10 @@ from django.core.management.base import BaseCommand, CommandError
 from fulfillment import services
 from fulfillment.errors import FulfillmentError
 from fulfillment.imports import ImportFileError, inventory_plan_read
+from fulfillment.text import format_counts
 from inventory.services import InventoryError
 
 MAX_LISTED_CHANGES = 50
-
-
-def format_counts(counts: dict) -> str:
-    return ", ".join(f"{code} {n}" for code, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 class Command(BaseCommand):

@@ -16,12 +16,9 @@ from fulfillment import services
 from fulfillment.errors import FulfillmentError
 from fulfillment.imports import ImportFileError, orders_plan_read
 from fulfillment.models import OrderItem
+from fulfillment.text import format_counts
 
 MAX_LISTED = 50
-
-
-def format_counts(counts: dict) -> str:
-    return ", ".join(f"{code} {n}" for code, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 class Command(BaseCommand):

@@ -12,6 +12,7 @@ from fulfillment import selectors, services
 from fulfillment.errors import FulfillmentError
 from fulfillment.progress import ProgressBar
 from fulfillment.models import OrderItem, RejectionReason
+from fulfillment.text import format_counts
 from inventory.models import Facility
 
 STATUSES = {"open": OrderItem.Status.OPEN, "in_progress": OrderItem.Status.IN_PROGRESS}
@@ -24,10 +25,6 @@ def choices_text(values, *, limit: int = MAX_LISTED) -> str:
         return "(none)"
     shown = ", ".join(values[:limit])
     return shown + (f", ... ({len(values) - limit} more)" if len(values) > limit else "")
-
-
-def format_counts(counts: dict) -> str:
-    return ", ".join(f"{code} {n}" for code, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 class Command(BaseCommand):

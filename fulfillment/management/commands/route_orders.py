@@ -11,11 +11,8 @@ from fulfillment import services
 from fulfillment.errors import FulfillmentError
 from fulfillment.progress import ProgressBar
 from fulfillment.models import OrderItem
+from fulfillment.text import format_counts
 from inventory.models import Facility
-
-
-def format_counts(counts: dict) -> str:
-    return ", ".join(f"{code} {n}" for code, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 class Command(BaseCommand):
