@@ -58,6 +58,18 @@ def collateral_item_ids(*, item: OrderItem, reason_code: str, policy: EffectiveP
     return collateral
 
 
+def rest_of_line_reason(*, item: OrderItem, reason_code: str, policy: EffectivePolicy) -> str | None:
+    """When only part of a line is rejected: the system reason that rejects the rest of it too, or None (it stays).
+
+    The policies that move the order's (or the product's) other items away move the rest of the line with them.
+    """
+    if not policy.allow_partial_order_rejection:
+        return "REJ_AVOID_ORD_SPLIT"
+    if policy.cascade_not_in_stock and reason_code == "NOT_IN_STOCK" and item.status == OrderItem.Status.OPEN:
+        return "REJ_CASCADE_BY_PROD"
+    return None
+
+
 # --- Dashboard page reads (issue #3): every function takes the current facility and scopes to it. ---------------
 
 DASHBOARD_STATUSES = ("OPEN", "IN_PROGRESS", "COMPLETED")
@@ -173,10 +185,12 @@ def dashboard_policy_consequences(*, item, reason_code: str, policy, quantity: i
     codes = list(collateral_item_ids(item=item, reason_code=reason_code, policy=policy).values())
     lines = []
     rest = item.quantity - quantity if quantity is not None and 0 < quantity < item.quantity else 0
-    if rest and not policy.allow_partial_order_rejection:
-        lines.append(f"The other {rest} unit{'s' if rest != 1 else ''} of this line will be rejected too, so the order ships together.")
-    elif rest and policy.cascade_not_in_stock and reason_code == "NOT_IN_STOCK" and item.status == OrderItem.Status.OPEN:
-        lines.append(f"The other {rest} unit{'s' if rest != 1 else ''} of this line will be rejected too (this product is not in stock here).")
+    rest_code = rest_of_line_reason(item=item, reason_code=reason_code, policy=policy) if rest else None
+    units = f"{rest} unit{'s' if rest != 1 else ''}"
+    if rest_code == "REJ_AVOID_ORD_SPLIT":
+        lines.append(f"The other {units} of this line will be rejected too, so the order ships together.")
+    elif rest_code == "REJ_CASCADE_BY_PROD":
+        lines.append(f"The other {units} of this line will be rejected too (this product is not in stock here).")
     same_order = codes.count("REJ_AVOID_ORD_SPLIT")
     if same_order:
         noun = "item" if same_order == 1 else "items"

@@ -27,7 +27,7 @@ from routing.services import RoutingSession, decisions_record, routing_session_o
 from .errors import InvalidRequest, ItemConflict
 from .locks import lock_items
 from .models import BulkRejection, Order, OrderItem, Rejection, RejectionReason, ShippingMethod
-from .selectors import collateral_item_ids, items_for_reject_all, rejection_policy_for
+from .selectors import collateral_item_ids, items_for_reject_all, rejection_policy_for, rest_of_line_reason
 
 logger = logging.getLogger(__name__)
 Status = OrderItem.Status
@@ -248,14 +248,8 @@ def item_reject(
         if not 1 <= qty <= item.quantity:
             raise InvalidRequest(f"Quantity must be between 1 and {item.quantity}.")
         requests = [_ToReject(item, qty, reason)]
-        # A partial quantity leaves the rest of the line here; the policies that move the order's (or the product's)
-        # other items away move that rest too, with the same system reason.
-        rest_code = None
-        if qty < item.quantity:
-            if not policy.allow_partial_order_rejection:
-                rest_code = "REJ_AVOID_ORD_SPLIT"
-            elif policy.cascade_not_in_stock and reason.code == "NOT_IN_STOCK" and item.status == Status.OPEN:
-                rest_code = "REJ_CASCADE_BY_PROD"
+        # A partial quantity leaves the rest of the line here, unless a policy moves it too (with its system reason).
+        rest_code = rest_of_line_reason(item=item, reason_code=reason.code, policy=policy) if qty < item.quantity else None
         system_reasons = {
             r.code: r for r in RejectionReason.objects.filter(code__in=set(collateral.values()) | {rest_code} - {None})
         }

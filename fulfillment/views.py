@@ -307,10 +307,7 @@ def _preview_context(request: HttpRequest, item: OrderItem, form: ReportIssueFor
         consequences = selectors.dashboard_policy_consequences(
             item=item, reason_code=reason.code, policy=policy, quantity=quantity
         )
-        # The policies that move the order's (or the product's) other items away move the rest of a split line too.
-        rest_stays = rest_stays and policy.allow_partial_order_rejection and not (
-            policy.cascade_not_in_stock and reason.code == "NOT_IN_STOCK" and item.status == OrderItem.Status.OPEN
-        )
+        rest_stays = rest_stays and selectors.rest_of_line_reason(item=item, reason_code=reason.code, policy=policy) is None
     return {
         "item": item,
         "facility": request.facility,
