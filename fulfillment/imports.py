@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from django.core.management.base import CommandError
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils import timezone
@@ -107,6 +108,17 @@ def read_csv(source, *, required: tuple[str, ...], optional: tuple[str, ...] = (
     except csv.Error as exc:
         errors.append(RowError(reader.line_num, f"not valid CSV ({exc})"))
     return CsvRows(rows=rows, errors=errors, ignored_columns=ignored)
+
+
+def _product_for(row: dict, products: dict, problems: list[str]):
+    """The row's product by its `sku` column, or None with the problem noted."""
+    if not row["sku"]:
+        problems.append("sku is empty")
+        return None
+    product = products.get(row["sku"])
+    if product is None:
+        problems.append(f"unknown SKU {row['sku']!r}")
+    return product
 
 
 def parse_whole_number(value: str, column: str) -> tuple[int | None, str | None]:
@@ -207,12 +219,7 @@ def inventory_plan_read(source) -> InventoryPlan:
             facility = facilities.get(row["facility"].upper())
             if facility is None:
                 problems.append(f"unknown facility {row['facility']!r}")
-        if not row["sku"]:
-            problems.append("sku is empty")
-        else:
-            product = products.get(row["sku"])
-            if product is None:
-                problems.append(f"unknown SKU {row['sku']!r}")
+        product = _product_for(row, products, problems)
         quantity, problem = parse_whole_number(row["quantity_on_hand"], "quantity_on_hand")
         if problem:
             problems.append(problem)
@@ -332,13 +339,7 @@ def orders_plan_read(source) -> OrdersPlan:
             problems += header_problems
 
         # The line itself.
-        product = None
-        if not row["sku"]:
-            problems.append("sku is empty")
-        else:
-            product = products.get(row["sku"])
-            if product is None:
-                problems.append(f"unknown SKU {row['sku']!r}")
+        product = _product_for(row, products, problems)
         quantity, problem = parse_whole_number(row["quantity"], "quantity")
         if problem:
             problems.append(problem)
@@ -425,3 +426,19 @@ def _order_header(row: dict, methods: set[str], facilities: dict[str, Facility])
         ship_to_city=row["ship_to_city"], ship_to_postal_code=row["ship_to_postal_code"],
     )
     return header, problems
+
+
+def plan_or_fail(read, path: str, *, warn):
+    """Read and validate a whole import file; every bad row (or an unreadable file) is a CommandError, nothing changes."""
+    try:
+        plan = read(path)
+    except ImportFileError as exc:
+        raise CommandError(f"{path}: {exc.message}. Nothing was imported.") from exc
+    if plan.ignored_columns:
+        warn(f"Ignoring unknown column(s): {', '.join(plan.ignored_columns)}")
+    if plan.errors:
+        raise CommandError(
+            f"{path}: {len(plan.errors)} bad row(s); nothing was imported:\n"
+            + "\n".join(f"  {error}" for error in plan.errors)
+        )
+    return plan

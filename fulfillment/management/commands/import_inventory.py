@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from fulfillment import services
 from fulfillment.errors import FulfillmentError
-from fulfillment.imports import ImportFileError, inventory_plan_read
+from fulfillment.imports import inventory_plan_read, plan_or_fail
 from fulfillment.text import format_counts
 from inventory.services import InventoryError
 
@@ -28,17 +28,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         path = options["file"]
-        try:
-            plan = inventory_plan_read(path)
-        except ImportFileError as exc:
-            raise CommandError(f"{path}: {exc.message}. Nothing was imported.") from exc
-        if plan.ignored_columns:
-            self.stderr.write(f"Ignoring unknown column(s): {', '.join(plan.ignored_columns)}")
-        if plan.errors:
-            raise CommandError(
-                f"{path}: {len(plan.errors)} bad row(s); nothing was imported:\n"
-                + "\n".join(f"  {error}" for error in plan.errors)
-            )
+        plan = plan_or_fail(inventory_plan_read, path, warn=self.stderr.write)
 
         changed = plan.changed
         w = self.stdout.write

@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 
 from fulfillment import services
 from fulfillment.errors import FulfillmentError
-from fulfillment.imports import ImportFileError, orders_plan_read
+from fulfillment.imports import orders_plan_read, plan_or_fail
 from fulfillment.models import OrderItem
 from fulfillment.text import format_counts
 
@@ -30,17 +30,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         path = options["file"]
-        try:
-            plan = orders_plan_read(path)
-        except ImportFileError as exc:
-            raise CommandError(f"{path}: {exc.message}. Nothing was imported.") from exc
-        if plan.ignored_columns:
-            self.stderr.write(f"Ignoring unknown column(s): {', '.join(plan.ignored_columns)}")
-        if plan.errors:
-            raise CommandError(
-                f"{path}: {len(plan.errors)} bad row(s); nothing was imported:\n"
-                + "\n".join(f"  {error}" for error in plan.errors)
-            )
+        plan = plan_or_fail(orders_plan_read, path, warn=self.stderr.write)
 
         w = self.stdout.write
         if options["dry_run"]:
