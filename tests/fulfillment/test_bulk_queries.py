@@ -26,7 +26,7 @@ BATCH = 50
 
 @pytest.fixture
 def small_batches(monkeypatch):
-    monkeypatch.setattr(services, "BATCH_SIZE", BATCH)
+    monkeypatch.setattr(services.batches, "BATCH_SIZE", BATCH)
     return BATCH
 
 
@@ -209,7 +209,7 @@ def test_single_rejection_query_count_independent_of_facility_count():
 @requires_postgres
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_reject_all_with_concurrent_single_rejections_leaves_each_item_in_one_state(monkeypatch):
-    monkeypatch.setattr(services, "BATCH_SIZE", 10)
+    monkeypatch.setattr(services.batches, "BATCH_SIZE", 10)
     here = _store("RACE", BROOKLYN)
     there = _store("ELSEWHERE", MANHATTAN)
     products = [ProductFactory() for _ in range(6)]
@@ -298,8 +298,9 @@ def _reject_all_setup(prefix: str, n: int = 6):
     return here, there
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # enqueued on commit, as in production
 def test_web_reject_all_runs_at_once_with_the_immediate_task_backend(django_user_model, settings):
+    """The job is enqueued only once the record is committed, and then runs at once (immediate backend)."""
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
     here, there = _reject_all_setup("IMM")
     manager = django_user_model.objects.create(username="imm-manager")

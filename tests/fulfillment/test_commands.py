@@ -99,9 +99,9 @@ def test_reject_orders_rejects_reroutes_and_parks(stores, brooklyn_orders):
 
 def test_reject_orders_on_200_in_progress_items_reroutes_what_it_can_and_parks_the_rest(stores, monkeypatch):
     """Issue #2 acceptance: every rejection has its Rejection, ledger rows and RoutingDecision (over several batches)."""
-    import fulfillment.services
+    from fulfillment.services import batches
 
-    monkeypatch.setattr(fulfillment.services, "BATCH_SIZE", 64)
+    monkeypatch.setattr(batches, "BATCH_SIZE", 64)
     brooklyn, manhattan, _ = stores
     movable, stuck = ProductFactory(sku="MOVABLE"), ProductFactory(sku="STUCK")
     inventory_receive(facility=brooklyn, product=movable, quantity=150)

@@ -608,6 +608,7 @@ def test_reject_all_confirmation_states_exact_counts(manager, world):
     assert "Yes, reject 3 items" in body
 
 
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # enqueued on commit, as in production
 def test_reject_all_runs_and_shows_the_summary(manager, world):
     world.order_here(lines=[(world.tee, 1), (world.mug, 1)])
     world.order_here()
@@ -635,6 +636,7 @@ def test_reject_all_runs_and_shows_the_summary(manager, world):
     assert world.brooklyn.allows_routing is False
 
 
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # enqueued on commit, as in production
 def test_reject_all_without_javascript_redirects_to_the_summary_page(manager, world):
     world.order_here()
     response = manager.post(reverse("reject-all-open"), {"reason": "INACTIVE_STORE"}, follow=True)

@@ -197,7 +197,7 @@ def test_single_rejection_and_reject_all(bench_db, results, flagship, manager):
     results.append(Row(
         f"Reject All of {total:,} items with re-routing", f"{elapsed:.2f} s", f"batch p95 {ms(p95(batches))}",
         "<= 5 s and >= 10x one by one", elapsed <= 5 and speedup >= 10,
-        f"{summary.rerouted_items:,} re-routed, {summary.parked:,} parked; {len(batches)} batches of {services.BATCH_SIZE}, "
+        f"{summary.rerouted_items:,} re-routed, {summary.parked:,} parked; {len(batches)} batches of {services.batches.BATCH_SIZE}, "
         f"median {ms(median(batches))}; one by one: {one_by_one:.1f} s (mean of {len(singles)} measured x {total:,}) "
         f"= {speedup:.1f}x",
     ))

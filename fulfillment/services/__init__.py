@@ -1,0 +1,30 @@
+"""Every write of the fulfillment app, one module per sub-domain:
+
+- ``orders``: creating an order (routed at once), starting to pick, completing;
+- ``rejections``: the set-based rejection core and a single rejection;
+- ``reject_all``: Reject All in batches, recorded as a BulkRejection;
+- ``routing``: the placement step every path shares, and routing parked items again (also after receipts and counts);
+- ``batches``: batch size and chunking of the bulk services.
+
+Lock order in every transaction: order items (pk order), then inventory levels (pk order), then the day's load
+counters of limited facilities (see ``fulfillment/locks.py``, ``inventory/locks.py``, ``routing/locks.py``).
+The services that views, admin actions and commands call are importable from here.
+"""
+
+from .orders import order_complete, order_create, orders_start_picking
+from .reject_all import bulk_rejection_execute, bulk_rejection_request, facility_reject_all
+from .rejections import item_reject
+from .routing import items_route, stock_counts_set, stock_receive
+
+__all__ = [
+    "bulk_rejection_execute",
+    "bulk_rejection_request",
+    "facility_reject_all",
+    "item_reject",
+    "items_route",
+    "order_complete",
+    "order_create",
+    "orders_start_picking",
+    "stock_counts_set",
+    "stock_receive",
+]
