@@ -1,16 +1,10 @@
 """Reads shared by the pages, admin and commands."""
 
-from dataclasses import dataclass
-
 from django.db.models import Count, Q, QuerySet
 
+from . import policies
 from .models import OrderItem, RejectionPolicy, RejectionReason
-
-
-@dataclass(frozen=True)
-class EffectivePolicy:
-    allow_partial_order_rejection: bool
-    cascade_not_in_stock: bool
+from .policies import EffectivePolicy
 
 
 def active_reasons() -> QuerySet[RejectionReason]:
@@ -20,10 +14,10 @@ def active_reasons() -> QuerySet[RejectionReason]:
 
 def rejection_policy_for(facility) -> EffectivePolicy:
     """The facility's own policy when it has one, else the global one (defaults when neither exists)."""
-    policies = {p.facility_id: p for p in RejectionPolicy.objects.filter(Q(facility=facility) | Q(facility__isnull=True))}
-    policy = policies.get(facility.pk) or policies.get(None)
+    by_facility = {p.facility_id: p for p in RejectionPolicy.objects.filter(Q(facility=facility) | Q(facility__isnull=True))}
+    policy = by_facility.get(facility.pk) or by_facility.get(None)
     if policy is None:
-        return EffectivePolicy(allow_partial_order_rejection=True, cascade_not_in_stock=False)
+        return EffectivePolicy()
     return EffectivePolicy(policy.allow_partial_order_rejection, policy.cascade_not_in_stock)
 
 
@@ -42,32 +36,28 @@ def reject_all_counts(*, facility, from_status: str, order_names=None) -> tuple[
     return counts["orders"], counts["items"]
 
 
+def policy_candidates(*, item: OrderItem, reason_code: str, policy: EffectivePolicy) -> list[OrderItem]:
+    """The items the policy could take along with ``item``: the other workable items at its facility of the same order
+    (order split avoidance) or of the same product (Not in stock cascade). At most one query, none when no policy
+    applies; ``policies.rejection_plan`` decides which of them it takes."""
+    condition = Q()
+    if not policy.allow_partial_order_rejection:
+        condition |= Q(order_id=item.order_id)
+    if policies.cascades(reason_code=reason_code, policy=policy):
+        condition |= Q(product_id=item.product_id)
+    if item.facility_id is None or not condition:
+        return []
+    return list(
+        OrderItem.objects.filter(condition, facility_id=item.facility_id, status__in=OrderItem.REJECTABLE)
+        .exclude(pk=item.pk)
+        .order_by("pk")
+    )
+
+
 def collateral_item_ids(*, item: OrderItem, reason_code: str, policy: EffectivePolicy) -> dict[int, str]:
     """Other items at the item's facility that the policies reject along with it: {item id: system reason code}."""
-    collateral: dict[int, str] = {}
-    if not policy.allow_partial_order_rejection:
-        for pk in OrderItem.objects.filter(
-            order_id=item.order_id, facility_id=item.facility_id, status__in=OrderItem.REJECTABLE
-        ).exclude(pk=item.pk).values_list("pk", flat=True):
-            collateral[pk] = "REJ_AVOID_ORD_SPLIT"
-    if policy.cascade_not_in_stock and reason_code == "NOT_IN_STOCK":
-        for pk in OrderItem.objects.filter(
-            product_id=item.product_id, facility_id=item.facility_id, status=OrderItem.Status.OPEN
-        ).exclude(pk=item.pk).values_list("pk", flat=True):
-            collateral.setdefault(pk, "REJ_CASCADE_BY_PROD")
-    return collateral
-
-
-def rest_of_line_reason(*, item: OrderItem, reason_code: str, policy: EffectivePolicy) -> str | None:
-    """When only part of a line is rejected: the system reason that rejects the rest of it too, or None (it stays).
-
-    The policies that move the order's (or the product's) other items away move the rest of the line with them.
-    """
-    if not policy.allow_partial_order_rejection:
-        return "REJ_AVOID_ORD_SPLIT"
-    if policy.cascade_not_in_stock and reason_code == "NOT_IN_STOCK" and item.status == OrderItem.Status.OPEN:
-        return "REJ_CASCADE_BY_PROD"
-    return None
+    others = policy_candidates(item=item, reason_code=reason_code, policy=policy)
+    return policies.collateral_reasons(item=item, reason_code=reason_code, policy=policy, others=others)
 
 
 # --- Dashboard page reads (issue #3): every function takes the current facility and scopes to it. ---------------
@@ -179,29 +169,18 @@ def dashboard_item(*, facility, item_id: int):
     )
 
 
+def dashboard_rejection_plan(*, item, reason_code: str, policy, quantity: int | None = None) -> policies.RejectionPlan:
+    """The plan the service will carry out for this rejection (``quantity`` units; the whole line when None)."""
+    return policies.rejection_plan(
+        item=item, reason_code=reason_code, quantity=item.quantity if quantity is None else quantity, policy=policy,
+        others=policy_candidates(item=item, reason_code=reason_code, policy=policy),
+    )
+
+
 def dashboard_policy_consequences(*, item, reason_code: str, policy, quantity: int | None = None) -> list[str]:
     """What the rejection policy will also reject along with ``item``, in plain sentences (shown before Save).
     ``quantity``: the units being rejected; when fewer than the line, the policies move the rest of the line too."""
-    codes = list(collateral_item_ids(item=item, reason_code=reason_code, policy=policy).values())
-    lines = []
-    rest = item.quantity - quantity if quantity is not None and 0 < quantity < item.quantity else 0
-    rest_code = rest_of_line_reason(item=item, reason_code=reason_code, policy=policy) if rest else None
-    units = f"{rest} unit{'s' if rest != 1 else ''}"
-    if rest_code == "REJ_AVOID_ORD_SPLIT":
-        lines.append(f"The other {units} of this line will be rejected too, so the order ships together.")
-    elif rest_code == "REJ_CASCADE_BY_PROD":
-        lines.append(f"The other {units} of this line will be rejected too (this product is not in stock here).")
-    same_order = codes.count("REJ_AVOID_ORD_SPLIT")
-    if same_order:
-        noun = "item" if same_order == 1 else "items"
-        lines.append(
-            f"The order's {same_order} other {noun} here will be rejected too, so the order ships together from elsewhere."
-        )
-    same_product = codes.count("REJ_CASCADE_BY_PROD")
-    if same_product:
-        noun = "item" if same_product == 1 else "items"
-        lines.append(f"{same_product} other open {noun} of this product here will be rejected too.")
-    return lines
+    return dashboard_rejection_plan(item=item, reason_code=reason_code, policy=policy, quantity=quantity).sentences()
 
 
 def dashboard_inventory_level(*, facility, product):

@@ -13,9 +13,10 @@ from routing.models import RoutingDecision
 from routing.services import routing_session_open
 
 from ..errors import InvalidRequest, ItemConflict
-from ..locks import lock_items
+from .. import policies
+from ..locks import lock_items, lock_items_unless_busy
 from ..models import BulkRejection, OrderItem, Rejection, RejectionReason
-from ..selectors import collateral_item_ids, rejection_policy_for, rest_of_line_reason
+from ..selectors import policy_candidates, rejection_policy_for
 from .routing import items_place
 
 Status = OrderItem.Status
@@ -118,31 +119,36 @@ def item_reject(
 ) -> RejectionResult:
     """Reject one item (or part of its line) at `facility` and re-route it at once. One transaction."""
     reason = reason_get(reason_code, selectable_only=True)
-    peek = OrderItem.objects.filter(pk=item_id).select_related("order").first()
+    peek = OrderItem.objects.filter(pk=item_id).first()
     if peek is None:
         raise InvalidRequest("That item does not exist.")
     policy = rejection_policy_for(facility)
-    collateral = collateral_item_ids(item=peek, reason_code=reason.code, policy=policy) if peek.facility_id == facility.pk else {}
+    # The policy's candidates are read without locks and locked with the item (pk order); read again under the lock,
+    # the plan also sees an item that arrived here meanwhile.
+    seen = policy_candidates(item=peek, reason_code=reason.code, policy=policy) if peek.facility_id == facility.pk else []
     with transaction.atomic():
-        locked = {item.pk: item for item in lock_items([item_id, *collateral])}
+        locked = {item.pk: item for item in lock_items([item_id, *(c.pk for c in seen)])}
         item = locked[item_id]
         if item.facility_id != facility.pk or item.status not in OrderItem.REJECTABLE:
             raise ItemConflict(_conflict_message(item, facility))
         qty = item.quantity if quantity is None else quantity
         if not 1 <= qty <= item.quantity:
             raise InvalidRequest(f"Quantity must be between 1 and {item.quantity}.")
-        requests = [RejectionRequest(item, qty, reason)]
-        # A partial quantity leaves the rest of the line here, unless a policy moves it too (with its system reason).
-        rest_code = rest_of_line_reason(item=item, reason_code=reason.code, policy=policy) if qty < item.quantity else None
-        system_reasons = {
-            r.code: r for r in RejectionReason.objects.filter(code__in=set(collateral.values()) | {rest_code} - {None})
-        }
-        if rest_code in system_reasons:
-            requests.append(RejectionRequest(item, item.quantity - qty, system_reasons[rest_code]))
-        for pk, code in sorted(collateral.items()):
-            other = locked.get(pk)
-            if other and other.facility_id == facility.pk and other.status in OrderItem.REJECTABLE and code in system_reasons:
-                requests.append(RejectionRequest(other, other.quantity, system_reasons[code]))
+        current = policy_candidates(item=item, reason_code=reason.code, policy=policy)
+        locked.update({i.pk: i for i in lock_items_unless_busy(c.pk for c in current if c.pk not in locked)})
+        plan = policies.rejection_plan(
+            item=item, reason_code=reason.code, quantity=qty, policy=policy,
+            others=[locked[c.pk] for c in current if c.pk in locked],
+        )
+        system_reasons = (
+            {r.code: r for r in RejectionReason.objects.filter(code__in=plan.system_reason_codes)}
+            if plan.system_reason_codes else {}
+        )
+        requests = [RejectionRequest(item, qty, reason)] + [
+            RejectionRequest(locked[p.item_id], p.quantity, system_reasons[p.reason_code])
+            for p in plan.rejections[1:]
+            if p.reason_code in system_reasons  # a system reason an admin deactivated applies no more
+        ]
         outcomes = items_reject(facility=facility, requests=requests, comment=comment, user=user)
         main_rejection = outcomes[0][0]
         if len(outcomes) > 1:

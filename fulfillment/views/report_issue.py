@@ -55,10 +55,9 @@ def _preview_context(request: HttpRequest, item: OrderItem, form: ReportIssueFor
             quantity=quantity,
             effect=reason.inventory_effect,
         )
-        consequences = selectors.dashboard_policy_consequences(
-            item=item, reason_code=reason.code, policy=policy, quantity=quantity
-        )
-        rest_stays = rest_stays and selectors.rest_of_line_reason(item=item, reason_code=reason.code, policy=policy) is None
+        plan = selectors.dashboard_rejection_plan(item=item, reason_code=reason.code, policy=policy, quantity=quantity)
+        consequences = plan.sentences()
+        rest_stays = plan.units_staying > 0
     return {
         "item": item,
         "facility": request.facility,
@@ -71,7 +70,7 @@ def _preview_context(request: HttpRequest, item: OrderItem, form: ReportIssueFor
     }
 
 
-def _gonenotice(request: HttpRequest, item: OrderItem, message: str, status: int) -> HttpResponse:
+def _gone_notice(request: HttpRequest, item: OrderItem, message: str, status: int) -> HttpResponse:
     """The item cannot be worked here any more: its row says why (HTMX), or a message on the page."""
     if is_htmx(request):
         parts = [(f"{PAGE}#item-gone", {"item": item, "message": message})]
@@ -89,7 +88,7 @@ def _gonenotice(request: HttpRequest, item: OrderItem, message: str, status: int
 def item_report(request: HttpRequest, item_id: int) -> HttpResponse:
     item = _item_or_404(request, item_id)
     if not _is_workable_here(request, item):
-        return _gonenotice(
+        return _gone_notice(
             request, item, "This item is no longer open at this store: someone already rejected, moved or completed it.", 409
         )
     prior_status = item.status
@@ -107,7 +106,7 @@ def item_report(request: HttpRequest, item_id: int) -> HttpResponse:
                     user=request.user,
                 )
             except ItemConflict as exc:
-                return _gonenotice(request, item, exc.message, 409)
+                return _gone_notice(request, item, exc.message, 409)
             except FulfillmentError as exc:
                 form.add_error(None, exc.message)
                 status_code = 422

@@ -4,8 +4,8 @@ says it) and behind the parked-items page (kinds, filters, latest decisions)."""
 import pytest
 
 from fulfillment.models import OrderItem, RejectionPolicy
+from fulfillment.policies import EffectivePolicy
 from fulfillment.selectors import (
-    EffectivePolicy,
     collateral_item_ids,
     dashboard_policy_consequences,
     parked_items,
