@@ -17,6 +17,7 @@ from django.utils.html import format_html
 
 from inventory.admin import ReadOnlyAdminMixin
 from inventory.models import InventoryLevel
+from routing.models import RoutingDecision
 
 from . import selectors, services
 from .errors import FulfillmentError
@@ -385,7 +386,7 @@ class OrderItemAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         if not parked_ids:
             self.message_user(request, "None of the selected items is parked (unrouted); nothing to route.", messages.WARNING)
             return None
-        summary = services.items_route(item_ids=parked_ids, trigger="ROUTE_ORDERS")
+        summary = services.items_route(item_ids=parked_ids, trigger=RoutingDecision.Trigger.ROUTE_ORDERS)
         message = f"Routed {summary.routed} of {len(parked_ids)} parked item(s)"
         message += f" ({format_counts(summary.rerouted)})" if summary.rerouted else ""
         message += f"; still parked: {summary.parked}."

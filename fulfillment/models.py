@@ -4,12 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-
-class ShippingMethod(models.TextChoices):
-    STANDARD = "STANDARD", "Standard"
-    EXPRESS = "EXPRESS", "Express"
-    SAME_DAY = "SAME_DAY", "Same day"
-    STORE_PICKUP = "STORE_PICKUP", "Store pickup"
+from routing.models import ParkedKind, ShippingMethod
 
 
 class Order(models.Model):
@@ -31,8 +26,8 @@ class Order(models.Model):
         ordering = ["placed_at", "id"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(shipping_method="STORE_PICKUP", pickup_facility__isnull=False)
-                | (~Q(shipping_method="STORE_PICKUP") & Q(pickup_facility__isnull=True)),
+                condition=Q(shipping_method=ShippingMethod.STORE_PICKUP, pickup_facility__isnull=False)
+                | (~Q(shipping_method=ShippingMethod.STORE_PICKUP) & Q(pickup_facility__isnull=True)),
                 name="order_pickup_facility_iff_store_pickup",
             ),
         ]
@@ -63,6 +58,9 @@ class OrderItem(models.Model):
     )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.UNROUTED)
     parked_reason = models.CharField(max_length=300, blank=True, help_text="Why no facility could take it.")
+    parked_kind = models.CharField(
+        max_length=16, blank=True, choices=ParkedKind.choices, help_text="Which kind of parked: set by the routing plan."
+    )
     split_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="split_parts")
     status_changed_at = models.DateTimeField(auto_now_add=True)
 

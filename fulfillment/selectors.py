@@ -2,6 +2,8 @@
 
 from django.db.models import Count, Q, QuerySet
 
+from routing.models import ParkedKind
+
 from . import policies
 from .models import OrderItem, RejectionPolicy, RejectionReason
 from .policies import EffectivePolicy
@@ -236,34 +238,18 @@ def dashboard_items_here(*, facility, status: str, item_ids=(), order_ids=()):
 # --- Operations: the parked queue (issue #4). Staff only; not scoped to a facility. ------------------------------
 
 PARKED_KINDS = {
-    # key: (label, how parked_reason begins; None = anything the others do not match)
-    "pickup": ("Pickup queue: the pickup store rejected it", "PARKED_PICKUP_REJECTED"),
-    "no_facility": ("No facility can take it (stock, distance, limits)", "PARKED_NO_FACILITY"),
-    "no_rule": ("No routing rule for its shipping method", "PARKED_NO_RULE"),
-    "other": ("Other", None),
+    # key in the page's URL: (label, OrderItem.parked_kind; "" = parked without a kind, e.g. by an import or by hand)
+    "pickup": (ParkedKind.PICKUP_REJECTED.label, ParkedKind.PICKUP_REJECTED),
+    "no_facility": (ParkedKind.NO_FACILITY.label, ParkedKind.NO_FACILITY),
+    "no_rule": (ParkedKind.NO_RULE.label, ParkedKind.NO_RULE),
+    "other": ("Other", ""),
 }
+PARKED_KIND_KEYS = {kind: key for key, (_, kind) in PARKED_KINDS.items()}
 
 
-def _parked_kind_conditions() -> dict[str, Q]:
-    from routing import engine
-
-    prefixes = {key: getattr(engine, const) for key, (_, const) in PARKED_KINDS.items() if const}
-    conditions = {key: Q(parked_reason__startswith=prefix) for key, prefix in prefixes.items()}
-    known = Q()
-    for condition in conditions.values():
-        known |= condition
-    conditions["other"] = ~known
-    return conditions
-
-
-def parked_kind_of(reason: str) -> str:
-    """The parked-queue kind of one parked_reason (for labels on the page)."""
-    from routing import engine
-
-    for key, (_, const) in PARKED_KINDS.items():
-        if const and reason.startswith(getattr(engine, const)):
-            return key
-    return "other"
+def parked_kind_key(parked_kind: str) -> str:
+    """The page's key for an item's parked_kind (for its label)."""
+    return PARKED_KIND_KEYS.get(parked_kind, "other")
 
 
 def parked_items(*, kind: str = "", product_query: str = "") -> QuerySet[OrderItem]:
@@ -276,7 +262,7 @@ def parked_items(*, kind: str = "", product_query: str = "") -> QuerySet[OrderIt
 
     items = OrderItem.objects.filter(status=OrderItem.Status.UNROUTED)
     if kind in PARKED_KINDS:
-        items = items.filter(_parked_kind_conditions()[kind])
+        items = items.filter(parked_kind=PARKED_KINDS[kind][1])
     product_query = (product_query or "").strip()
     if product_query:
         items = items.filter(Q(product__sku__icontains=product_query) | Q(product__name__icontains=product_query))
@@ -295,9 +281,8 @@ def parked_items(*, kind: str = "", product_query: str = "") -> QuerySet[OrderIt
 
 def parked_kind_counts() -> dict[str, int]:
     """{kind: number of parked items} for every kind of PARKED_KINDS, in one query."""
-    conditions = _parked_kind_conditions()
     counts = OrderItem.objects.filter(status=OrderItem.Status.UNROUTED).aggregate(
-        **{key: Count("pk", filter=condition) for key, condition in conditions.items()}
+        **{key: Count("pk", filter=Q(parked_kind=kind)) for key, (_, kind) in PARKED_KINDS.items()}
     )
     return {key: counts[key] or 0 for key in PARKED_KINDS}
 

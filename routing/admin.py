@@ -6,12 +6,12 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from .models import SHIPPING_METHOD_CHOICES, FacilityDailyLoad, RoutingDecision, RoutingRule
+from .models import FacilityDailyLoad, RoutingDecision, RoutingRule, ShippingMethod
 
 
 class RoutingRuleForm(forms.ModelForm):
     shipping_methods = forms.MultipleChoiceField(
-        choices=SHIPPING_METHOD_CHOICES,
+        choices=ShippingMethod.choices,
         required=False,
         widget=forms.CheckboxSelectMultiple,
         help_text="Shipping methods this rule applies to; none ticked = all.",
@@ -24,7 +24,7 @@ class RoutingRuleForm(forms.ModelForm):
     def clean_shipping_methods(self):
         chosen = set(self.cleaned_data.get("shipping_methods") or [])
         # Stored as a JSON list in the canonical order of the choices.
-        return [code for code, _label in SHIPPING_METHOD_CHOICES if code in chosen]
+        return [code for code in ShippingMethod.values if code in chosen]
 
 
 @admin.register(RoutingRule)
@@ -44,7 +44,7 @@ class RoutingRuleAdmin(admin.ModelAdmin):
 
     @admin.display(description="Shipping methods")
     def methods(self, obj):
-        labels = dict(SHIPPING_METHOD_CHOICES)
+        labels = dict(ShippingMethod.choices)
         return ", ".join(labels.get(m, m) for m in obj.shipping_methods) if obj.shipping_methods else "All"
 
 

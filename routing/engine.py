@@ -16,10 +16,10 @@ from django.utils import timezone
 from inventory.models import Facility
 from inventory.services import InventoryBook
 
-from .models import RoutingDecision, RoutingRule
+from .models import ParkedKind, RoutingDecision, RoutingRule, ShippingMethod
 
 EARTH_RADIUS_KM = 6371.0088
-# How a parked item's reason begins (OrderItem.parked_reason): the operations page sorts the parked queue by these.
+# The sentences a parked item's reason begins with (OrderItem.parked_reason); its kind is Plan.parked_kind.
 PARKED_PICKUP_REJECTED = "Parked for the operations team: the customer's pickup store rejected it; a person must decide."
 PARKED_NO_FACILITY = "Parked: no facility can take the whole line"
 PARKED_NO_RULE = "Parked: no active routing rule applies"
@@ -51,6 +51,7 @@ class Plan:
     rule: RoutingRule | None
     summary: str
     candidates: list[dict]
+    parked_kind: str = ""  # a ParkedKind when nothing could take it, else empty
 
     @property
     def outcome(self) -> str:
@@ -160,7 +161,7 @@ class Router:
         ev = _Evaluation(facility, distance, routable, None)
         if facility.id == demand.just_rejected_facility_id:
             ev.reason = "rejected this item just now"
-        elif demand.shipping_method == "STORE_PICKUP" and facility.id != demand.pickup_facility_id:
+        elif demand.shipping_method == ShippingMethod.STORE_PICKUP and facility.id != demand.pickup_facility_id:
             ev.reason = "not the customer's pickup store"
         elif rule.exclude_rejecting_facilities and facility.id in demand.rejected_on:
             ev.reason = f"rejected this item on {day_month(demand.rejected_on[facility.id])}"
@@ -268,7 +269,7 @@ class Router:
     def route(self, demand: Demand) -> Plan:
         rules = [r for r in self.rules if not r.shipping_methods or demand.shipping_method in r.shipping_methods]
         if not rules:
-            return Plan(demand, [], None, f"{PARKED_NO_RULE} to {demand.shipping_method} orders.", [])
+            return Plan(demand, [], None, f"{PARKED_NO_RULE} to {demand.shipping_method} orders.", [], ParkedKind.NO_RULE)
         listed, unlisted = self._candidate_facilities(demand)
         last_evaluations: list[_Evaluation] = []
         last_rule = None
@@ -295,8 +296,8 @@ class Router:
                 )
                 return Plan(demand, allocations, rule, summary[:300], self._explain(evaluations, rule, chosen, winner, unlisted))
             last_evaluations, last_rule = evaluations, rule
-        summary = self._parked_summary(demand, rules, last_evaluations)
-        return Plan(demand, [], None, summary[:300], self._explain(last_evaluations, last_rule, {}, None, unlisted))
+        kind, summary = self._parked_summary(demand, rules)
+        return Plan(demand, [], None, summary[:300], self._explain(last_evaluations, last_rule, {}, None, unlisted), kind)
 
     @staticmethod
     def _allocate(demand: Demand, rule: RoutingRule, eligible: list[_Evaluation]) -> list[tuple[int, int]]:
@@ -327,12 +328,13 @@ class Router:
         return f"nearest with the whole line, {winner.distance:.1f} km away"
 
     @staticmethod
-    def _parked_summary(demand: Demand, rules: list[RoutingRule], evaluations: list[_Evaluation]) -> str:
+    def _parked_summary(demand: Demand, rules: list[RoutingRule]) -> tuple[str, str]:
+        """(ParkedKind, the sentence shown with the parked item)."""
         rejected_here = set(demand.rejected_on) | {demand.just_rejected_facility_id}
-        if demand.shipping_method == "STORE_PICKUP" and demand.pickup_facility_id in rejected_here:
-            return PARKED_PICKUP_REJECTED
+        if demand.shipping_method == ShippingMethod.STORE_PICKUP and demand.pickup_facility_id in rejected_here:
+            return ParkedKind.PICKUP_REJECTED, PARKED_PICKUP_REJECTED
         tried = "; ".join(f"“{r.name}”" for r in rules)
-        return f"{PARKED_NO_FACILITY} under the rules tried ({tried})."
+        return ParkedKind.NO_FACILITY, f"{PARKED_NO_FACILITY} under the rules tried ({tried})."
 
 
 def _group_reason(members: list[dict]) -> str:

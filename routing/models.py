@@ -3,12 +3,25 @@
 from django.db import models
 from django.db.models import Q
 
-SHIPPING_METHOD_CHOICES = [
-    ("STANDARD", "Standard"),
-    ("EXPRESS", "Express"),
-    ("SAME_DAY", "Same day"),
-    ("STORE_PICKUP", "Store pickup"),
-]
+from inventory.models import Facility
+
+
+
+class ShippingMethod(models.TextChoices):
+    """How an order reaches the customer: the rules filter on it, orders carry it (fulfillment imports it from here)."""
+
+    STANDARD = "STANDARD", "Standard"
+    EXPRESS = "EXPRESS", "Express"
+    SAME_DAY = "SAME_DAY", "Same day"
+    STORE_PICKUP = "STORE_PICKUP", "Store pickup"
+
+
+class ParkedKind(models.TextChoices):
+    """Why the engine could place an item nowhere (the parked queue is sorted by it; OrderItem.parked_kind)."""
+
+    PICKUP_REJECTED = "PICKUP_REJECTED", "Pickup queue: the pickup store rejected it"
+    NO_FACILITY = "NO_FACILITY", "No facility can take it (stock, distance, limits)"
+    NO_RULE = "NO_RULE", "No routing rule for its shipping method"
 
 
 class RoutingRule(models.Model):
@@ -24,7 +37,7 @@ class RoutingRule(models.Model):
         default=list, blank=True, help_text="Shipping methods this rule applies to; empty = all."
     )
     facility_kind = models.CharField(
-        max_length=16, blank=True, choices=[("STORE", "Store"), ("WAREHOUSE", "Warehouse")], help_text="Empty = any kind."
+        max_length=16, blank=True, choices=Facility.Kind.choices, help_text="Empty = any kind."
     )
     facility_group = models.ForeignKey(
         "inventory.FacilityGroup", null=True, blank=True, on_delete=models.PROTECT, related_name="routing_rules"

@@ -80,16 +80,18 @@ def items_place(
         item.status_changed_at = now
         if plan.allocations:
             (first_facility, first_qty), *rest = plan.allocations
-            item.facility_id, item.quantity, item.status, item.parked_reason = first_facility, first_qty, Status.OPEN, ""
+            item.facility_id, item.quantity, item.status = first_facility, first_qty, Status.OPEN
+            item.parked_reason, item.parked_kind = "", ""
             for facility_id, qty in rest:
                 split_parts.append(
                     OrderItem(order_id=item.order_id, product_id=item.product_id, quantity=qty, facility_id=facility_id,
                               status=Status.OPEN, split_from=item, status_changed_at=now)
                 )
         else:
-            item.facility_id, item.status, item.parked_reason = None, Status.UNROUTED, plan.summary
+            item.facility_id, item.status = None, Status.UNROUTED
+            item.parked_reason, item.parked_kind = plan.summary, plan.parked_kind
     if items:
-        bulk_update_rows(OrderItem, items, ["facility", "quantity", "status", "parked_reason", "status_changed_at"])
+        bulk_update_rows(OrderItem, items, ["facility", "quantity", "status", "parked_reason", "parked_kind", "status_changed_at"])
     if split_parts:
         OrderItem.objects.bulk_create(split_parts, batch_size=1000)
     decisions_record(session=session, plans=[(item.pk, plan) for item, plan in zip(items, plans)], trigger=trigger)

@@ -95,7 +95,7 @@ def _list_context(request: HttpRequest, filters: dict[str, str], page_number) ->
     kinds = selectors.PARKED_KINDS
     for item in rows:
         item.last_rejection = item.rejections_newest[0] if item.rejections_newest else None
-        item.kind_key = selectors.parked_kind_of(item.parked_reason)
+        item.kind_key = selectors.parked_kind_key(item.parked_kind)
         item.kind_label = kinds[item.kind_key][0]
         item.latest_decision = decisions.get(item.pk)
     page_url = reverse("operations-parked")

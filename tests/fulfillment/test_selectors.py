@@ -1,6 +1,8 @@
 """Fulfillment reads behind the rejection policies (which policy applies, what it takes along, how the confirmation
 says it) and behind the parked-items page (kinds, filters, latest decisions)."""
 
+import importlib
+
 import pytest
 
 from fulfillment.models import OrderItem, RejectionPolicy
@@ -9,8 +11,8 @@ from fulfillment.selectors import (
     collateral_item_ids,
     dashboard_policy_consequences,
     parked_items,
+    parked_kind_key,
     parked_kind_counts,
-    parked_kind_of,
     parked_latest_decisions,
     rejection_policy_for,
 )
@@ -123,7 +125,9 @@ def parked(brooklyn):
     inventory_receive(facility=brooklyn, product=mug, quantity=1)
     pickup = order("#Q2", [(mug, 1)], method="STORE_PICKUP", pickup=brooklyn).items.get()
     item_reject(facility=brooklyn, item_id=pickup.pk, reason_code="INACTIVE_STORE")
-    no_rule = OrderItemFactory(product=tee, facility=None, status="UNROUTED", parked_reason=f"{PARKED_NO_RULE} to SAME_DAY orders.")
+    no_rule = OrderItemFactory(
+        product=tee, facility=None, status="UNROUTED", parked_reason=f"{PARKED_NO_RULE} to SAME_DAY orders.", parked_kind="NO_RULE"
+    )
     other = OrderItemFactory(product=mug, facility=None, status="UNROUTED", parked_reason="")
     routed = OrderItemFactory(product=tee, facility=brooklyn, status="OPEN")
     return {"no_facility": no_facility, "pickup": pickup, "no_rule": no_rule, "other": other, "routed": routed}
@@ -133,12 +137,21 @@ def ids(qs):
     return {i.pk for i in qs}
 
 
-def test_parked_kind_of():
-    assert parked_kind_of(PARKED_PICKUP_REJECTED) == "pickup"
-    assert parked_kind_of(f"{PARKED_NO_FACILITY} under the rules tried (“x”).") == "no_facility"
-    assert parked_kind_of(f"{PARKED_NO_RULE} to EXPRESS orders.") == "no_rule"
-    assert parked_kind_of("") == "other"
-    assert parked_kind_of("Parked by hand") == "other"
+def test_routing_records_why_an_item_is_parked_as_its_kind(parked):
+    """The kind comes from the routing plan, not from the wording of the reason."""
+    for key in ("no_facility", "pickup", "no_rule", "other"):
+        parked[key].refresh_from_db()
+    assert parked["no_facility"].parked_kind == "NO_FACILITY" and parked["no_facility"].parked_reason.startswith(PARKED_NO_FACILITY)
+    assert parked["pickup"].parked_kind == "PICKUP_REJECTED" and parked["pickup"].parked_reason == PARKED_PICKUP_REJECTED
+    assert parked_kind_key(parked["no_rule"].parked_kind) == "no_rule" and parked_kind_key("") == "other"
+
+
+def test_items_parked_before_the_kind_existed_are_classified_by_the_migration():
+    migration = importlib.import_module("fulfillment.migrations.0004_parked_kind")
+    assert migration.kind_of_reason(PARKED_PICKUP_REJECTED) == "PICKUP_REJECTED"
+    assert migration.kind_of_reason(f"{PARKED_NO_FACILITY} under the rules tried (“x”).") == "NO_FACILITY"
+    assert migration.kind_of_reason(f"{PARKED_NO_RULE} to EXPRESS orders.") == "NO_RULE"
+    assert migration.kind_of_reason("") == "" and migration.kind_of_reason("Parked by hand") == ""
 
 
 def test_parked_items_by_kind_and_product(parked):

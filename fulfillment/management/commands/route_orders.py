@@ -13,6 +13,7 @@ from fulfillment.progress import ProgressBar
 from fulfillment.models import OrderItem
 from fulfillment.text import format_counts
 from inventory.models import Facility
+from routing.models import RoutingDecision
 
 
 class Command(BaseCommand):
@@ -36,7 +37,7 @@ class Command(BaseCommand):
         parked_before = OrderItem.objects.filter(status=OrderItem.Status.UNROUTED).count()
         try:
             with ProgressBar("Routing", stream=self.stderr) as bar:
-                summary = services.items_route(facility=facility, trigger="ROUTE_ORDERS", progress=bar.update)
+                summary = services.items_route(facility=facility, trigger=RoutingDecision.Trigger.ROUTE_ORDERS, progress=bar.update)
         except FulfillmentError as exc:
             raise CommandError(exc.message) from exc
 

@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from fulfillment.models import BulkRejection, FacilityMembership, Order, OrderItem, Rejection, RejectionPolicy
 from inventory.models import Facility, InventoryAdjustment, InventoryLevel, Product
-from routing.models import FacilityDailyLoad, RoutingDecision
+from routing.models import FacilityDailyLoad, ParkedKind, RoutingDecision
 
 FACILITY_NAME_PREFIX = "Volume "
 PRODUCT_SKU_PREFIX = "VSKU-"
@@ -424,6 +424,7 @@ class Command(BaseCommand):
                 "order_id": order_ids[o], "product_id": pid[p], "quantity": qty, "facility_id": None if f is None else fid[f],
                 "status": status, "split_from_id": None, "status_changed_at": placed,
                 "parked_reason": "Parked: no facility had stock when the order arrived (seeded)." if status == "UNROUTED" else "",
+                "parked_kind": ParkedKind.NO_FACILITY if status == "UNROUTED" else "",
             })
         rows_write(OrderItem, item_rows)
         del item_rows
