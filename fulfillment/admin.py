@@ -5,7 +5,6 @@ Admin actions are thin: they ask for input on an intermediate page (`templates/a
 services as the associate pages and the commands, and report what happened with `message_user`.
 """
 
-from collections import Counter
 
 from django import forms
 from django.contrib import admin, messages
@@ -20,7 +19,6 @@ from inventory.models import InventoryLevel
 from routing.models import RoutingDecision
 
 from . import selectors, services
-from .errors import FulfillmentError
 from .models import (
     BulkRejection,
     FacilityMembership,
@@ -30,7 +28,7 @@ from .models import (
     RejectionPolicy,
     RejectionReason,
 )
-from .text import format_counts
+from .text import format_counts, items_reject_summary_text, route_summary_text
 
 
 MAX_LISTED = 100  # selected objects named on an intermediate page
@@ -137,20 +135,14 @@ class InventoryLevelAdmin(admin.ModelAdmin):
         form = ReceiveForm(request.POST if "apply" in request.POST else None)
         if "apply" in request.POST and form.is_valid():
             quantity = form.cleaned_data["quantity"]
-            routed, parked, rerouted = 0, 0, Counter()
             levels = list(queryset)
-            for level in levels:
-                _level, summary = services.stock_receive(
-                    facility=level.facility, product=level.product, quantity=quantity, user=request.user,
-                    reference="admin: receive stock",
-                )
-                routed += summary.routed
-                parked += summary.parked
-                rerouted.update(summary.rerouted)
+            summary = services.stock_receipts_record(
+                receipts=[(level.facility, level.product, quantity) for level in levels], user=request.user,
+                reference="admin: receive stock",
+            )
             message = f"Received {quantity} unit(s) at {len(levels)} level(s)."
-            if routed or parked:
-                message += f" Parked items routed: {routed}" + (f" ({format_counts(rerouted)})" if rerouted else "")
-                message += f"; still parked: {parked}."
+            if summary.routed or summary.parked:
+                message += " " + route_summary_text(summary)
             self.message_user(request, message, messages.SUCCESS)
             return None
         return render_action_form(
@@ -179,9 +171,7 @@ class InventoryLevelAdmin(admin.ModelAdmin):
             changes = [f"{level.facility.code} {level.product.sku} {before[level.pk]} -> {quantity}" for level in levels]
             message = f"Counted quantity set at {len(levels)} level(s): " + "; ".join(changes) + "."
             if summary.routed or summary.parked:
-                message += f" Parked items routed: {summary.routed}"
-                message += f" ({format_counts(summary.rerouted)})" if summary.rerouted else ""
-                message += f"; still parked: {summary.parked}."
+                message += " " + route_summary_text(summary)
             self.message_user(request, message, messages.SUCCESS)
             return None
         return render_action_form(
@@ -327,48 +317,17 @@ class OrderItemAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         form = RejectItemsForm(request.POST if "apply" in request.POST else None)
         if "apply" in request.POST and form.is_valid():
             reason = form.cleaned_data["reason"]
-            comment = form.cleaned_data["comment"]
-            rejected, parked, collateral = 0, 0, 0
-            rerouted: Counter = Counter()
-            done_ids: set[int] = set()
-            conflicts: list[str] = []
-            for item in queryset:
-                if item.id in done_ids:
-                    continue  # already rejected with an earlier item by a rejection policy
-                if item.facility_id is None or item.status not in OrderItem.REJECTABLE:
-                    conflicts.append(f"{item.order.name} {item.product.sku}: it is {item.get_status_display().lower()}, "
-                                     "only open or in-progress items can be rejected")
-                    continue
-                try:
-                    result = services.item_reject(
-                        facility=item.facility, item_id=item.id, reason_code=reason.code, comment=comment, user=request.user,
-                    )
-                except FulfillmentError as exc:
-                    conflicts.append(f"{item.order.name} {item.product.sku}: {exc.message}")
-                    continue
-                for res in [result, *getattr(result, "collateral", [])]:
-                    done_ids.add(res.item.id)
-                    if res is result:
-                        rejected += 1
-                    else:
-                        collateral += 1
-                    if res.routed_to is not None:
-                        rerouted[res.routed_to.code] += 1
-                    else:
-                        parked += 1
-            if rejected or collateral:
-                message = f"Rejected {rejected} item(s) as “{reason.label}”"
-                if collateral:
-                    message += f" and {collateral} more by the facility's rejection policy"
-                message += f". Re-routed: {sum(rerouted.values())}"
-                message += f" ({format_counts(rerouted)})" if rerouted else ""
-                message += f"; parked: {parked}."
-                self.message_user(request, message, messages.SUCCESS)
-            if conflicts:
+            summary = services.items_reject(
+                item_ids=list(queryset.values_list("pk", flat=True)), reason_code=reason.code,
+                comment=form.cleaned_data["comment"], user=request.user,
+            )
+            if summary.rejected:
+                self.message_user(request, items_reject_summary_text(summary, reason_label=reason.label), messages.SUCCESS)
+            if summary.skipped:
                 self.message_user(
-                    request, f"Skipped {len(conflicts)} item(s): " + "; ".join(conflicts), messages.WARNING
+                    request, f"Skipped {len(summary.skipped)} item(s): " + "; ".join(summary.skipped), messages.WARNING
                 )
-            if not (rejected or collateral or conflicts):
+            if not (summary.rejected or summary.skipped):
                 self.message_user(request, "Nothing was rejected.", messages.WARNING)
             return None
         return render_action_form(
@@ -387,9 +346,7 @@ class OrderItemAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             self.message_user(request, "None of the selected items is parked (unrouted); nothing to route.", messages.WARNING)
             return None
         summary = services.items_route(item_ids=parked_ids, trigger=RoutingDecision.Trigger.ROUTE_ORDERS)
-        message = f"Routed {summary.routed} of {len(parked_ids)} parked item(s)"
-        message += f" ({format_counts(summary.rerouted)})" if summary.rerouted else ""
-        message += f"; still parked: {summary.parked}."
+        message = route_summary_text(summary)
         if skipped:
             message += f" Skipped {skipped} item(s) that were not parked."
         self.message_user(request, message, messages.SUCCESS if summary.routed else messages.WARNING)

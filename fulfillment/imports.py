@@ -157,12 +157,6 @@ def parse_placed_at(value: str) -> tuple[datetime | None, str | None]:
     return moment, None
 
 
-def _choices(values, limit: int = 12) -> str:
-    values = sorted(values)
-    text = ", ".join(values[:limit])
-    return text + (", ..." if len(values) > limit else "")
-
-
 # --------------------------------------------------------------------------------------------------------------------
 # Inventory: facility, sku, quantity_on_hand -> counted quantities
 

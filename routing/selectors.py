@@ -2,7 +2,7 @@
 
 from inventory.models import Facility, FacilityGroup
 
-from .models import RoutingDecision, RoutingRule
+from .models import RoutingRule
 
 
 def facilities_for_routing() -> list[Facility]:
@@ -23,10 +23,3 @@ def group_members_for(rules: list[RoutingRule]) -> dict[int, set[int]]:
         members[gid].add(fid)
     return members
 
-
-def decisions_for_items(item_ids) -> list[RoutingDecision]:
-    return list(
-        RoutingDecision.objects.filter(order_item_id__in=item_ids)
-        .select_related("chosen_facility", "rule")
-        .order_by("order_item_id", "created_at", "pk")
-    )

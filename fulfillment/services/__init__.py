@@ -13,18 +13,20 @@ The services that views, admin actions and commands call are importable from her
 
 from .orders import order_complete, order_create, orders_start_picking
 from .reject_all import bulk_rejection_execute, bulk_rejection_request, facility_reject_all
-from .rejections import item_reject
-from .routing import items_route, stock_counts_set, stock_receive
+from .rejections import item_reject, items_reject
+from .routing import items_route, stock_counts_set, stock_receipts_record, stock_receive
 
 __all__ = [
     "bulk_rejection_execute",
     "bulk_rejection_request",
     "facility_reject_all",
     "item_reject",
+    "items_reject",
     "items_route",
     "order_complete",
     "order_create",
     "orders_start_picking",
     "stock_counts_set",
+    "stock_receipts_record",
     "stock_receive",
 ]

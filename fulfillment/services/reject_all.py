@@ -18,7 +18,7 @@ from ..locks import lock_items
 from ..models import BulkRejection, Order, OrderItem
 from ..selectors import items_for_reject_all
 from . import batches
-from .rejections import RejectionRequest, items_reject, reason_get
+from .rejections import RejectionRequest, reason_get, rejections_apply
 
 logger = logging.getLogger(__name__)
 Status = OrderItem.Status
@@ -96,7 +96,7 @@ def facility_reject_all(
                 locked = lock_items(batch)
                 valid = [i for i in locked if i.facility_id == facility.pk and i.status == status]
                 summary.skipped += len(batch) - len(valid)
-                outcomes = items_reject(
+                outcomes = rejections_apply(
                     facility=facility, requests=[RejectionRequest(i, i.quantity, reason) for i in valid], comment="Reject All",
                     user=user, bulk=bulk_rejection,
                 ) if valid else []

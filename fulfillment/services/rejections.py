@@ -1,7 +1,8 @@
 """Rejecting items: the set-based core shared by a single rejection and Reject All, and the single rejection itself."""
 
-from dataclasses import dataclass, field
+from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.utils import timezone
@@ -12,7 +13,7 @@ from routing.engine import Plan
 from routing.models import RoutingDecision
 from routing.services import routing_session_open
 
-from ..errors import InvalidRequest, ItemConflict
+from ..errors import FulfillmentError, InvalidRequest, ItemConflict
 from .. import policies
 from ..locks import lock_items, lock_items_unless_busy
 from ..models import BulkRejection, OrderItem, Rejection, RejectionReason
@@ -51,7 +52,7 @@ class RejectionRequest:
     reason: RejectionReason
 
 
-def items_reject(
+def rejections_apply(
     *, facility: Facility, requests: Sequence[RejectionRequest], comment: str, user, bulk: BulkRejection | None = None
 ) -> list[tuple[Rejection, OrderItem, Plan]]:
     """Reject locked, validated items at `facility`: release + reason effect, then re-route each at once."""
@@ -149,7 +150,7 @@ def item_reject(
             for p in plan.rejections[1:]
             if p.reason_code in system_reasons  # a system reason an admin deactivated applies no more
         ]
-        outcomes = items_reject(facility=facility, requests=requests, comment=comment, user=user)
+        outcomes = rejections_apply(facility=facility, requests=requests, comment=comment, user=user)
         main_rejection = outcomes[0][0]
         if len(outcomes) > 1:
             Rejection.objects.filter(pk__in=[r.pk for r, _, _ in outcomes[1:]]).update(caused_by=main_rejection)
@@ -165,3 +166,46 @@ def item_reject(
     return main
 
 
+
+
+@dataclass
+class ItemsRejectSummary:
+    rejected: int = 0
+    collateral: int = 0  # rejected with them by a facility's rejection policy
+    parked: int = 0
+    rerouted: dict[str, int] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)  # one sentence per item that could not be rejected
+
+
+def items_reject(*, item_ids: Sequence[int], reason_code: str, comment: str = "", user=None) -> ItemsRejectSummary:
+    """Reject each of these items at the facility it is at now (each its own transaction, with its policies), in the
+    given order; an item a policy already took along with an earlier one is not rejected twice."""
+    summary = ItemsRejectSummary()
+    rerouted: Counter[str] = Counter()
+    done: set[int] = set()
+    items = OrderItem.objects.select_related("order", "product", "facility").in_bulk(list(item_ids))
+    for item_id in item_ids:
+        item = items.get(item_id)
+        if item is None or item_id in done:
+            continue
+        if item.facility_id is None or item.status not in OrderItem.REJECTABLE:
+            summary.skipped.append(
+                f"{item.order.name} {item.product.sku}: it is {item.get_status_display().lower()}, "
+                "only open or in-progress items can be rejected"
+            )
+            continue
+        try:
+            result = item_reject(facility=item.facility, item_id=item_id, reason_code=reason_code, comment=comment, user=user)
+        except FulfillmentError as exc:
+            summary.skipped.append(f"{item.order.name} {item.product.sku}: {exc.message}")
+            continue
+        summary.rejected += 1
+        summary.collateral += len(result.collateral)
+        for res in [result, *result.collateral]:
+            done.add(res.item.pk)
+            if res.routed_to is not None:
+                rerouted[res.routed_to.code] += 1
+            else:
+                summary.parked += 1
+    summary.rerouted = dict(rerouted)
+    return summary

@@ -152,6 +152,19 @@ def stock_receive(*, facility: Facility, product: Product, quantity: int, user=N
     return level, summary
 
 
+def stock_receipts_record(
+    *, receipts: Sequence[tuple[Facility, Product, int]], user=None, reference: str = ""
+) -> RouteSummary:
+    """Receive stock at several levels (all in one transaction), then route the received products' parked items.
+
+    The routing runs in its own transaction after the receipts commit, so the lock order (items before levels) holds.
+    """
+    with transaction.atomic():
+        for facility, product, quantity in receipts:
+            inventory_receive(facility=facility, product=product, quantity=quantity, user=user, reference=reference)
+    return items_route(product_ids=sorted({product.pk for _, product, _ in receipts}), trigger=RoutingDecision.Trigger.RECEIPT)
+
+
 def stock_counts_set(
     *, counts: Sequence[tuple[Facility, Product, int]], user=None, reference: str = ""
 ) -> RouteSummary:

@@ -26,6 +26,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from fulfillment import selectors, services
 from fulfillment.errors import FulfillmentError
 from fulfillment.forms import MAX_ID
+from fulfillment.text import route_summary_text
 
 PAGE = "fulfillment/parked.html"
 ITEMS_PER_PAGE = 50
@@ -141,13 +142,10 @@ def parked_list(request: HttpRequest) -> HttpResponse:
 
 
 def route_summary_message(summary, *, asked: int) -> str:
-    """'Routed 3 (MANHATTAN 2, STAMFORD 1); still parked 2.' — what a Route again did."""
+    """What a Route again did (or that there was nothing left to route)."""
     if not asked or (summary.routed == 0 and summary.parked == 0):
         return "Nothing to route: those items are no longer parked (someone routed or changed them meanwhile)."
-    routed = f"Routed {summary.routed}"
-    if summary.rerouted:
-        routed += " (" + ", ".join(f"{code} {n}" for code, n in summary.rerouted.items()) + ")"
-    return f"{routed}; still parked {summary.parked}."
+    return route_summary_text(summary)
 
 
 @require_POST

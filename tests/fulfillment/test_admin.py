@@ -360,7 +360,7 @@ def test_receive_stock_action_writes_the_ledger_and_routes_parked_items(admin_cl
     )
 
     (message,) = messages_of(response)
-    assert message == "Received 4 unit(s) at 1 level(s). Parked items routed: 1 (BROOKLYN 1); still parked: 0."
+    assert message == "Received 4 unit(s) at 1 level(s). Routed 1 of 1 parked item(s) (BROOKLYN 1); still parked: 0."
     assert qoh_atp(brooklyn, product) == (5, 3)
     assert level.adjustments.filter(kind="RECEIPT", qoh_delta=4, created_by__username="admin").exists()
     parked.refresh_from_db()

@@ -221,7 +221,7 @@ def test_route_orders_routes_parked_items_and_prints_the_summary(stores):
 
     out = run("route_orders")
 
-    assert out.splitlines() == ["Routed 3 of 4 parked item(s) (MANHATTAN 2, QUEENS 1).", "  Still parked: 1"]
+    assert out.splitlines() == ["Routed 3 of 4 parked item(s) (MANHATTAN 2, QUEENS 1); still parked: 1."]
     assert OrderItem.objects.filter(status="OPEN").count() == 3
     assert OrderItem.objects.get(pk=never.pk).status == "UNROUTED"
     assert RoutingDecision.objects.filter(trigger="ROUTE_ORDERS").count() == 4
@@ -243,7 +243,7 @@ def test_route_orders_for_one_facility_only_routes_what_it_rejected(stores):
 
     out = run("route_orders", "--facility", "BROOKLYN")
 
-    assert "Routed 1 of 1 parked item(s) rejected at or for pickup at BROOKLYN (QUEENS 1)." in out
+    assert "Routed 1 of 1 parked item(s) rejected at or for pickup at BROOKLYN (QUEENS 1); still parked: 0." in out
     assert "Parked items in all (before this run): 2" in out
     assert OrderItem.objects.get(pk=at_brooklyn.pk).facility == queens
     assert OrderItem.objects.get(pk=at_manhattan.pk).status == "UNROUTED"

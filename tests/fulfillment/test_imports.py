@@ -88,7 +88,7 @@ MANHATTAN,MUG,4
 
     assert "Changed 2 inventory level(s); 1 already at the counted quantity." in out
     assert "line 2: BROOKLYN SHIRT QOH 10 -> 7" in out and "line 3: BROOKLYN MUG QOH 0 -> 12" in out
-    assert "Parked items of these products routed: 1 (BROOKLYN 1); still parked: 0." in out
+    assert "Routed 1 of 1 parked item(s) of these products (BROOKLYN 1); still parked: 0." in out
     assert qoh_atp(brooklyn, shirt) == (7, 7)
     assert qoh_atp(brooklyn, mug) == (12, 7)  # counted 12, then 5 reserved by the parked item
     assert InventoryAdjustment.objects.filter(kind="COUNT").count() == 2

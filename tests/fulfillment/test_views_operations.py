@@ -245,7 +245,7 @@ def test_route_again_one_item_reports_where_it_went(staff, world):
     assert (item.status, item.facility) == (OrderItem.Status.OPEN, world.manhattan)
     assert RoutingDecision.objects.filter(order_item=item).latest("pk").trigger == RoutingDecision.Trigger.ROUTE_ORDERS
     page = text(response)
-    assert "Routed 1 (MANHATTAN 1); still parked 0." in page
+    assert "Routed 1 of 1 parked item(s) (MANHATTAN 1); still parked: 0." in page
     assert rows(response) == [str(other.pk)]  # the list without it
     assert 'id="kind-filter" hx-swap-oob="true"' in response.content.decode()
     assert "Any reason (1)" in page
@@ -254,7 +254,7 @@ def test_route_again_one_item_reports_where_it_went(staff, world):
 def test_route_again_that_still_finds_nothing(staff, world):
     item = world.no_stock(world.tee)
     response = staff.post(ROUTE_URL, {"item_id": item.pk}, **HX)
-    assert "Routed 0; still parked 1." in text(response)
+    assert "Routed 0 of 1 parked item(s); still parked: 1." in text(response)
     assert rows(response) == [str(item.pk)]
 
 
@@ -275,7 +275,7 @@ def test_route_all_matching_the_filter(staff, world):
     inventory_receive(facility=world.brooklyn, product=world.tee, quantity=1)
     inventory_receive(facility=world.manhattan, product=world.mug, quantity=5)
     response = staff.post(ROUTE_URL, {"scope": "all", "kind": "no_facility", "product": "TEE"}, **HX)
-    assert "Routed 3 (BROOKLYN 1, MANHATTAN 2); still parked 0." in text(response)
+    assert "Routed 3 of 3 parked item(s) (MANHATTAN 2, BROOKLYN 1); still parked: 0." in text(response)
     assert {OrderItem.objects.get(pk=t.pk).status for t in tees} == {OrderItem.Status.OPEN}
     assert OrderItem.objects.get(pk=mug.pk).status == OrderItem.Status.UNROUTED  # not in the filter
     assert OrderItem.objects.get(pk=pickup.pk).status == OrderItem.Status.UNROUTED
@@ -286,7 +286,7 @@ def test_route_all_leaves_the_pickup_queue_for_a_person(staff, world):
     pickup = world.pickup_rejected()
     inventory_receive(facility=world.manhattan, product=world.mug, quantity=5)
     response = staff.post(ROUTE_URL, {"scope": "all"}, **HX)
-    assert "Routed 0; still parked 1." in text(response)
+    assert "Routed 0 of 1 parked item(s); still parked: 1." in text(response)
     pickup.refresh_from_db()
     assert pickup.status == OrderItem.Status.UNROUTED
     assert pickup.parked_reason.startswith("Parked for the operations team")
@@ -299,7 +299,7 @@ def test_route_without_javascript_redirects_back_with_the_filters(staff, world):
     assert response.status_code == 302
     assert response["Location"] == f"{URL}?kind=no_facility&product=TEE&page=2"
     page = text(staff.get(response["Location"]))
-    assert "Routed 1 (MANHATTAN 1); still parked 0." in page
+    assert "Routed 1 of 1 parked item(s) (MANHATTAN 1); still parked: 0." in page
 
 
 @pytest.mark.parametrize(
@@ -356,4 +356,4 @@ def test_route_all_queries_do_not_grow_with_parked_items(staff, world, django_as
     with django_assert_max_num_queries(22):  # one routing batch (transaction included) plus the re-rendered list
         response = staff.post(ROUTE_URL, {"scope": "all"}, **HX)
     tees = (n + 1) // 2
-    assert f"Routed {tees} (MANHATTAN {tees}); still parked {n + 1 - tees}." in text(response)
+    assert f"Routed {tees} of {n + 1} parked item(s) (MANHATTAN {tees}); still parked: {n + 1 - tees}." in text(response)

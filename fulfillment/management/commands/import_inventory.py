@@ -5,14 +5,13 @@ number and nothing changes when any row is bad. Each changed level goes through 
 afterwards the parked items of the file's products are routed again. The counts are one transaction; the routing follows it.
 """
 
-from collections import Counter
 
 from django.core.management.base import BaseCommand, CommandError
 
 from fulfillment import services
 from fulfillment.errors import FulfillmentError
 from fulfillment.imports import inventory_plan_read, plan_or_fail
-from fulfillment.text import format_counts
+from fulfillment.text import route_summary_text
 from inventory.services import InventoryError
 
 MAX_LISTED_CHANGES = 50
@@ -49,7 +48,5 @@ class Command(BaseCommand):
             )
         except (InventoryError, FulfillmentError) as exc:
             raise CommandError(f"{exc.message} Nothing was imported.") from exc
-        rerouted = Counter(summary.rerouted)
         if summary.routed or summary.parked:
-            w(f"Parked items of these products routed: {summary.routed}"
-              + (f" ({format_counts(rerouted)})" if rerouted else "") + f"; still parked: {summary.parked}.")
+            w(route_summary_text(summary, scope=" of these products"))

@@ -11,7 +11,7 @@ from fulfillment import services
 from fulfillment.errors import FulfillmentError
 from fulfillment.progress import ProgressBar
 from fulfillment.models import OrderItem
-from fulfillment.text import format_counts
+from fulfillment.text import route_summary_text
 from inventory.models import Facility
 from routing.models import RoutingDecision
 
@@ -42,12 +42,7 @@ class Command(BaseCommand):
             raise CommandError(exc.message) from exc
 
         scope = f" rejected at or for pickup at {facility.code}" if facility else ""
-        considered = summary.routed + summary.parked
-        lines = [
-            f"Routed {summary.routed} of {considered} parked item(s){scope}"
-            + (f" ({format_counts(summary.rerouted)})" if summary.rerouted else "") + ".",
-            f"  Still parked: {summary.parked}",
-        ]
+        lines = [route_summary_text(summary, scope=scope)]
         if facility:
             lines.append(f"  Parked items in all (before this run): {parked_before}")
         self.stdout.write("\n".join(lines))

@@ -143,10 +143,6 @@ def volume_delete(stdout=None) -> dict[str, int]:
 
 
 # -- writing rows fast -------------------------------------------------------------------------------------------
-def _columns(model) -> list[str]:
-    return [f.column for f in model._meta.concrete_fields if not f.primary_key]
-
-
 def rows_write(model, rows: list[dict], *, batch: int = 5000) -> int:
     """Insert plain rows (dicts keyed by column; missing columns take the field default). PostgreSQL: COPY."""
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
