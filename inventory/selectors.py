@@ -7,6 +7,7 @@ from django.db.models.functions import Coalesce
 
 from . import effects
 from .models import InventoryLevel
+from .stock import LevelRow, StockSnapshot
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,14 @@ def rejection_effect_preview(*, quantity_on_hand: int, available_to_promise: int
         atp_before=outcome.atp_before, atp_after=outcome.atp_after,
         sentence=effects.describe_rejection_outcome(outcome, effect=effect, quantity=quantity),
     )
+
+
+def stock_snapshot_read(*, product_ids) -> StockSnapshot:
+    """Every level of these products as plain rows, read without locks (one query): what routing decides on."""
+    rows = InventoryLevel.objects.filter(product_id__in=sorted(set(product_ids))).values_list(
+        "pk", "facility_id", "product_id", "available_to_promise", "safety_stock"
+    )
+    return StockSnapshot(LevelRow(*row) for row in rows)
 
 
 def level_get(*, facility_id: int, product_id: int) -> InventoryLevel | None:

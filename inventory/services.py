@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from . import effects
 from .bulk import bulk_update_rows
-from .locks import lock_levels_for_products
+from .locks import lock_levels, lock_levels_for_products, lock_levels_unless_busy
 from .models import Facility, InventoryAdjustment, InventoryLevel, Product
 
 Kind = InventoryAdjustment.Kind
@@ -107,6 +107,16 @@ class InventoryBook:
         if qoh_delta:
             self.record(level, atp_delta=0, qoh_delta=qoh_delta, kind=Kind.FULFILL, reference=reference)
 
+    def lock_more(self, level_ids: Iterable[int]) -> set[int]:
+        """Lock more levels into the book, skipping those another transaction holds; returns the ids now held.
+
+        Called after the book's first locks, so it never waits (see inventory/locks.py: why this cannot deadlock)."""
+        wanted = set(level_ids) - {lvl.pk for lvl in self.levels.values()}
+        for level in lock_levels_unless_busy(wanted):
+            self.levels[(level.facility_id, level.product_id)] = level
+        self._by_product = None
+        return {lvl.pk for lvl in self.levels.values()}
+
     def flush(self) -> None:
         if self._dirty:
             _bulk_update_levels(list(self._dirty.values()))
@@ -136,6 +146,33 @@ def inventory_book_open(*, product_ids: Iterable[int], user=None, ensure: Iterab
             [InventoryLevel(facility_id=f, product_id=p) for f, p in sorted(missing)], ignore_conflicts=True
         )
         levels = lock_levels_for_products(product_ids)
+    return InventoryBook(levels={(lvl.facility_id, lvl.product_id): lvl for lvl in levels}, user=user)
+
+
+def levels_ensure(*, keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], int]:
+    """{(facility id, product id): level id} for these keys, creating the levels that do not exist yet (no locks)."""
+    keys = set(keys)
+    if not keys:
+        return {}
+    facility_ids, product_ids = {f for f, _ in keys}, {p for _, p in keys}
+    found = {
+        (f, p): pk
+        for pk, f, p in InventoryLevel.objects.filter(facility_id__in=facility_ids, product_id__in=product_ids)
+        .values_list("pk", "facility_id", "product_id")
+        if (f, p) in keys
+    }
+    missing = keys - set(found)
+    if missing:
+        InventoryLevel.objects.bulk_create(
+            [InventoryLevel(facility_id=f, product_id=p) for f, p in sorted(missing)], ignore_conflicts=True
+        )
+        return levels_ensure(keys=keys)
+    return found
+
+
+def inventory_book_lock(*, level_ids: Iterable[int], user=None) -> InventoryBook:
+    """Lock exactly these levels (pk order) and return a book over them: the levels a transaction changes."""
+    levels = lock_levels(level_ids)
     return InventoryBook(levels={(lvl.facility_id, lvl.product_id): lvl for lvl in levels}, user=user)
 
 

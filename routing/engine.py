@@ -1,4 +1,4 @@
-"""The routing engine: pure Python over a locked InventoryBook (no queries of its own).
+"""The routing engine: pure Python over a stock view (no queries of its own).
 
 It takes plain demands (never fulfillment's models), tries the active rules in sequence, and returns a plan per demand:
 the allocations, the rule that placed it, and every candidate facility with the reason it won or lost.
@@ -8,13 +8,13 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 from datetime import date
 from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
 from inventory.models import Facility
-from inventory.services import InventoryBook
 
 from .models import ParkedKind, RoutingDecision, RoutingRule, ShippingMethod
 
@@ -42,6 +42,14 @@ class Demand:
     rejected_on: Mapping[int, date] = field(default_factory=dict)  # facility id -> day it rejected this item
     just_rejected_facility_id: int | None = None
     reference: str = ""
+
+
+class Stock(Protocol):
+    """What the engine decides on: a StockSnapshot (read without locks) or a locked InventoryBook."""
+
+    def level(self, facility_id: int, product_id: int): ...
+    def levels_of_product(self, product_id: int) -> list: ...
+    def reserve(self, facility_id: int, product_id: int, quantity: int, *, held_back: int = 0, reference: str = "") -> bool: ...
 
 
 @dataclass
@@ -102,14 +110,14 @@ class Router:
         facilities: list[Facility],
         rules: list[RoutingRule],
         group_members: Mapping[int, set[int]],
-        book: InventoryBook,
+        stock: "Stock",
         daily_loads: dict[int, int],
     ):
         self.facilities = facilities
         self.facility_by_id = {f.id: f for f in facilities}
         self.rules = [r for r in rules if r.is_active]
         self.group_members = group_members
-        self.book = book
+        self.stock = stock
         self.daily_loads = daily_loads  # facility id -> lines routed today (only facilities with a daily limit)
         self.routed_today: dict[int, int] = {}
         self._distances: dict[tuple[float, float, int], float] = {}
@@ -123,13 +131,13 @@ class Router:
         return d
 
     def held_back(self, facility: Facility, product_id: int) -> int:
-        level = self.book.level(facility.id, product_id)
+        level = self.stock.level(facility.id, product_id)
         if level is not None and level.safety_stock is not None:
             return level.safety_stock
         return facility.safety_stock
 
     def routable_atp(self, facility: Facility, product_id: int) -> int:
-        level = self.book.level(facility.id, product_id)
+        level = self.stock.level(facility.id, product_id)
         if level is None:
             return 0
         held_back = level.safety_stock if level.safety_stock is not None else facility.safety_stock  # = held_back()
@@ -143,7 +151,7 @@ class Router:
 
         Facilities with no stock record of the product are listed too while they are few; past that they are counted.
         """
-        stocked = {lvl.facility_id for lvl in self.book.levels_of_product(demand.product_id)}
+        stocked = {lvl.facility_id for lvl in self.stock.levels_of_product(demand.product_id)}
         special = {demand.pickup_facility_id, demand.just_rejected_facility_id} - {None}
         listed, unlisted = [], 0
         unstocked = [f for f in self.facilities if f.id not in stocked and f.id not in special]
@@ -178,7 +186,7 @@ class Router:
         elif facility.daily_order_limit is not None and self._load_today(facility) >= facility.daily_order_limit:
             ev.reason = f"over daily limit ({self._load_today(facility)}/{facility.daily_order_limit} lines today)"
         elif routable <= 0:
-            level = self.book.level(facility.id, demand.product_id)
+            level = self.stock.level(facility.id, demand.product_id)
             atp = level.available_to_promise if level else 0
             ev.reason = f"ATP {atp}" if not self.held_back(facility, demand.product_id) or atp == 0 else (
                 f"ATP {atp}, all held as safety stock ({self.held_back(facility, demand.product_id)})"
@@ -280,7 +288,7 @@ class Router:
             if allocations:
                 for facility_id, qty in allocations:
                     facility = self.facility_by_id[facility_id]
-                    reserved = self.book.reserve(
+                    reserved = self.stock.reserve(
                         facility_id, demand.product_id, qty,
                         held_back=self.held_back(facility, demand.product_id), reference=demand.reference,
                     )

@@ -1,8 +1,10 @@
 """Reads of routing configuration."""
 
+from django.db.models import Q
+
 from inventory.models import Facility, FacilityGroup
 
-from .models import RoutingRule
+from .models import FacilityDailyLoad, RoutingRule
 
 
 def facilities_for_routing() -> list[Facility]:
@@ -23,3 +25,13 @@ def group_members_for(rules: list[RoutingRule]) -> dict[int, set[int]]:
         members[gid].add(fid)
     return members
 
+
+
+def daily_loads_read(*, facility_days: dict) -> dict[int, int]:
+    """{facility id: lines routed there on its day} for these facilities (no lock; one query, none when empty)."""
+    if not facility_days:
+        return {}
+    condition = Q()
+    for facility_id, day in facility_days.items():
+        condition |= Q(facility_id=facility_id, day=day)
+    return dict(FacilityDailyLoad.objects.filter(condition).values_list("facility_id", "routed_lines"))

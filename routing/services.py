@@ -1,54 +1,66 @@
-"""Routing writes: open a router over locked inventory, record its decisions, count the day's load."""
+"""Routing writes: open a router over a stock view, record its decisions, count the day's load."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 
 from django.db.models import F
 
 from inventory.bulk import bulk_insert_rows
-from inventory.services import InventoryBook
 
 from .engine import Demand, Plan, Router, facility_local_date
 from .locks import lock_daily_loads
 from .models import FacilityDailyLoad, RoutingDecision
-from .selectors import facilities_for_routing, group_members_for, rules_active
+from .selectors import daily_loads_read, facilities_for_routing, group_members_for, rules_active
 
 __all__ = ["Demand", "Plan", "RoutingSession", "routing_session_open", "decisions_record"]
 
 
 @dataclass
 class RoutingSession:
-    """A router plus what it must write when the transaction's routing is done."""
+    """A router over a stock view, plus what it must write when the transaction's routing is done."""
 
     router: Router
-    loads: dict[int, FacilityDailyLoad]
+    limited_days: dict[int, date]  # facility id -> its local day, for facilities with a daily order limit
 
     def route(self, demand: Demand) -> Plan:
         return self.router.route(demand)
 
-    def close(self) -> None:
-        """Write the day's load counters of limited facilities (one UPDATE per facility that received lines)."""
-        for facility_id, lines in self.router.routed_today.items():
-            row = self.loads.get(facility_id)
-            if row is not None and lines:
-                FacilityDailyLoad.objects.filter(pk=row.pk).update(routed_lines=F("routed_lines") + lines)
-        self.router.routed_today.clear()
+    def decide_again_on(self, stock) -> None:
+        """Decide the next demands on fresh numbers (after a lost claim)."""
+        self.router.stock = stock
+
+    def close(self, plans: Iterable[Plan]) -> None:
+        """Count the lines placed at limited facilities on their day's load rows (locked after the levels, pk order).
+
+        The limit was checked on the load as read when deciding: routings of the same facility that commit at the same
+        moment can together pass it by a few lines (the counter itself stays exact)."""
+        lines: dict[int, int] = {}
+        for plan in plans:
+            for facility_id, _ in plan.allocations:
+                if facility_id in self.limited_days:
+                    lines[facility_id] = lines.get(facility_id, 0) + 1
+        if not lines:
+            return
+        rows = lock_daily_loads(facility_days={f: self.limited_days[f] for f in lines})
+        for facility_id, n in lines.items():
+            FacilityDailyLoad.objects.filter(pk=rows[facility_id].pk).update(routed_lines=F("routed_lines") + n)
 
 
-def routing_session_open(*, book: InventoryBook) -> RoutingSession:
-    """A router over the locked levels of `book`. Costs a constant number of queries, whatever the facility count."""
+def routing_session_open(*, stock) -> RoutingSession:
+    """A router over `stock` (a StockSnapshot read without locks, or a locked InventoryBook). A constant number of
+    queries, whatever the facility count; nothing is locked."""
     facilities = facilities_for_routing()
     rules = rules_active()
     limited = {f.pk: facility_local_date(f) for f in facilities if f.daily_order_limit is not None}
-    loads = lock_daily_loads(facility_days=limited)
     router = Router(
         facilities=facilities,
         rules=rules,
         group_members=group_members_for(rules),
-        book=book,
-        daily_loads={fid: row.routed_lines for fid, row in loads.items()},
+        stock=stock,
+        daily_loads=daily_loads_read(facility_days=limited),
     )
-    return RoutingSession(router=router, loads=loads)
+    return RoutingSession(router=router, limited_days=limited)
 
 
 def decisions_record(*, session: RoutingSession, plans: Iterable[tuple[int, Plan]], trigger: str) -> list[RoutingDecision]:

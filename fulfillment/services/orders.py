@@ -6,9 +6,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from inventory.models import Facility, Product
-from inventory.services import InventoryBook, inventory_book_open
+from inventory.services import InventoryBook, inventory_book_lock, levels_ensure
 from routing.models import RoutingDecision
-from routing.services import routing_session_open
 
 from ..errors import InvalidRequest, ItemConflict
 from ..locks import lock_items
@@ -61,11 +60,7 @@ def order_create(
     )
     for item in items:
         item.order = order
-    book = inventory_book_open(product_ids={p.pk for p, _ in lines})
-    session = routing_session_open(book=book)
-    items_place(session=session, items=items, trigger=RoutingDecision.Trigger.ORDER_CREATED)
-    book.flush()
-    session.close()
+    items_place(items=items, trigger=RoutingDecision.Trigger.ORDER_CREATED)
     return order
 
 
@@ -89,7 +84,8 @@ def order_complete(*, facility: Facility, order_id: int, user=None) -> Order:
     locked = [i for i in lock_items(ids) if i.facility_id == facility.pk and i.status == Status.IN_PROGRESS]
     if not locked:
         raise ItemConflict("Nothing to complete: this order has no items in progress here any more.")
-    book: InventoryBook = inventory_book_open(product_ids={i.product_id for i in locked}, user=user)
+    levels = levels_ensure(keys={(facility.pk, item.product_id) for item in locked})
+    book: InventoryBook = inventory_book_lock(level_ids=levels.values(), user=user)  # only the levels that change
     for item in locked:
         book.fulfil(facility.pk, item.product_id, item.quantity, reference=f"{item.order.name} item {item.pk}")
     book.flush()

@@ -8,10 +8,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from inventory.models import Facility
-from inventory.services import inventory_book_open
+from inventory.services import InventoryBook
 from routing.engine import Plan
 from routing.models import RoutingDecision
-from routing.services import routing_session_open
 
 from ..errors import FulfillmentError, InvalidRequest, ItemConflict
 from .. import policies
@@ -55,7 +54,9 @@ class RejectionRequest:
 def rejections_apply(
     *, facility: Facility, requests: Sequence[RejectionRequest], comment: str, user, bulk: BulkRejection | None = None
 ) -> list[tuple[Rejection, OrderItem, Plan]]:
-    """Reject locked, validated items at `facility`: release + reason effect, then re-route each at once."""
+    """Reject locked, validated items at `facility` and re-route each at once: the facility's levels of their products
+    are locked with the levels chosen for them (see items_place), the reservations released and the reasons' effects
+    applied, then the new places claimed."""
     now = timezone.now()
     rejected_items: list[OrderItem] = []
     for req in requests:
@@ -70,17 +71,17 @@ def rejections_apply(
             rejected_items.append(part)
         else:
             rejected_items.append(item)
-    book = inventory_book_open(
-        product_ids={i.product_id for i in rejected_items}, user=user,
-        ensure={(facility.pk, i.product_id) for i in rejected_items},
+    def release_and_apply_reasons(book: InventoryBook) -> None:
+        for req, item in zip(requests, rejected_items):
+            book.reject(
+                facility.pk, item.product_id, item.quantity, effect=req.reason.inventory_effect,
+                reason_code=req.reason.code, reserved=True, reference=f"{item.order.name} item {item.pk}",
+            )
+
+    plans = items_place(
+        items=rejected_items, trigger=RoutingDecision.Trigger.REJECTION, user=user, just_rejected=facility.pk,
+        lock_also={(facility.pk, item.product_id) for item in rejected_items}, before_claims=release_and_apply_reasons,
     )
-    for req, item in zip(requests, rejected_items):
-        book.reject(
-            facility.pk, item.product_id, item.quantity, effect=req.reason.inventory_effect, reason_code=req.reason.code,
-            reserved=True, reference=f"{item.order.name} item {item.pk}",
-        )
-    session = routing_session_open(book=book)
-    plans = items_place(session=session, items=rejected_items, trigger=RoutingDecision.Trigger.REJECTION, just_rejected=facility.pk)
     rejections = Rejection.objects.bulk_create(
         [
             Rejection(
@@ -91,8 +92,6 @@ def rejections_apply(
         ],
         batch_size=1000,
     )
-    book.flush()
-    session.close()
     return list(zip(rejections, rejected_items, plans))
 
 

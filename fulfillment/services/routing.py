@@ -11,9 +11,10 @@ from django.utils import timezone
 
 from inventory.bulk import bulk_update_rows
 from inventory.models import Facility, Product
-from inventory.services import inventory_book_open, inventory_count_set, inventory_receive
+from inventory.selectors import stock_snapshot_read
+from inventory.services import InventoryBook, inventory_book_lock, inventory_count_set, inventory_receive, levels_ensure
 from routing.engine import Demand, Plan
-from routing.models import RoutingDecision
+from routing.models import ParkedKind, RoutingDecision
 from routing.services import RoutingSession, decisions_record, routing_session_open
 
 from ..locks import lock_items
@@ -63,20 +64,112 @@ def _demand(item: OrderItem, history: dict[int, date], just_rejected: int | None
     )
 
 
+CLAIM_ROUNDS = 3  # decisions per item in one transaction before an item whose stock keeps being taken is parked
+PARKED_AFTER_LOST_CLAIMS = (
+    "Parked: the stock chosen for it was taken by other orders while it was being routed ({rounds} times); "
+    "route it again."
+)
+
+
 def items_place(
-    *, session: RoutingSession, items: Sequence[OrderItem], trigger: str, just_rejected: int | None = None
+    *,
+    items: Sequence[OrderItem],
+    trigger: str,
+    user=None,
+    just_rejected: int | None = None,
+    lock_also: Iterable[tuple[int, int]] = (),
+    before_claims: Callable[[InventoryBook], None] | None = None,
 ) -> list[Plan]:
-    """Route each item (already locked) and write the outcome: item rows, split parts, routing decisions."""
+    """Route locked items by the rules — read, decide, claim — and write the outcome.
+
+    1. Read the levels of their products without locks (plain rows) and decide every item on them in memory.
+    2. Lock only the levels that change, in one pk-ordered statement: those chosen for the items, and `lock_also`
+       (the levels a rejection changes; created when missing). `before_claims(book)` then changes those (release and
+       reason effect) before anything is claimed.
+    3. Claim each decision on the locked, fresh numbers. An item whose claim no longer fits (someone took the units
+       meanwhile) is decided again on fresh numbers, alone; after CLAIM_ROUNDS decisions it is parked with a reason
+       that says so.
+    Then write the items (and split parts), one RoutingDecision per item, the ledger rows and the day's loads.
+    """
     now = timezone.now()
+    lock_also = set(lock_also)
     history = _rejection_history(items)
     if just_rejected is not None:
         today = now.date()
         for h in history.values():
             h.setdefault(just_rejected, today)
-    plans, split_parts = [], []
-    for item in items:
-        plan = session.route(_demand(item, history[item.pk], just_rejected))
-        plans.append(plan)
+    demands = {item.pk: _demand(item, history[item.pk], just_rejected) for item in items}
+    ensured = levels_ensure(keys=lock_also)
+    stock = stock_snapshot_read(product_ids={i.product_id for i in items} | {p for _, p in lock_also})
+    session = routing_session_open(stock=stock)
+    plans = {item.pk: session.route(demands[item.pk]) for item in items}
+    book = inventory_book_lock(level_ids=set(ensured.values()) | _chosen_level_ids(plans.values(), stock), user=user)
+    if before_claims is not None:
+        before_claims(book)
+    pending = list(items)
+    for round_ in range(1, CLAIM_ROUNDS + 1):
+        lost = [item for item in pending if not _claim(book, plans[item.pk], session)]
+        if not lost:
+            break
+        if round_ == CLAIM_ROUNDS:
+            for item in lost:
+                plans[item.pk] = _parked_after_lost_claims(plans[item.pk])
+            break
+        fresh = stock_snapshot_read(product_ids={item.product_id for item in lost})
+        fresh.overlay(book.levels.values())  # the levels this transaction holds: their numbers are the fresh ones
+        session.decide_again_on(fresh)
+        for item in lost:
+            plans[item.pk] = session.route(demands[item.pk])
+        book.lock_more(_chosen_level_ids([plans[item.pk] for item in lost], fresh))
+        pending = lost
+    ordered = [plans[item.pk] for item in items]
+    _items_write(items, ordered, now)
+    decisions_record(session=session, plans=[(item.pk, plan) for item, plan in zip(items, ordered)], trigger=trigger)
+    book.flush()
+    session.close(ordered)
+    return ordered
+
+
+def _chosen_level_ids(plans: Iterable[Plan], stock) -> set[int]:
+    return {
+        stock.level(facility_id, plan.demand.product_id).pk for plan in plans for facility_id, _ in plan.allocations
+    }
+
+
+def _claim(book: InventoryBook, plan: Plan, session: RoutingSession) -> bool:
+    """Reserve the plan's allocations on the locked levels; False (nothing reserved) when one no longer fits."""
+    product_id = plan.demand.product_id
+    held_back = {}
+    for facility_id, quantity in plan.allocations:
+        level = book.level(facility_id, product_id)
+        if level is None:  # another transaction held it (SKIP LOCKED): taken, as far as this decision goes
+            return False
+        facility = session.router.facility_by_id[facility_id]
+        held_back[facility_id] = level.safety_stock if level.safety_stock is not None else facility.safety_stock
+        if level.available_to_promise - held_back[facility_id] < quantity:
+            return False
+    for facility_id, quantity in plan.allocations:
+        book.reserve(facility_id, product_id, quantity, held_back=held_back[facility_id], reference=plan.demand.reference)
+    return True
+
+
+def _parked_after_lost_claims(plan: Plan) -> Plan:
+    """The last decision, parked: each facility it chose is explained as taken meanwhile."""
+    chosen = {code for code in (c["facility"] for c in plan.candidates if c.get("chosen"))}
+    candidates = [
+        {**c, "chosen": False, "reason": "chosen, but its stock was taken by another order meanwhile"}
+        if c["facility"] in chosen else c
+        for c in plan.candidates
+    ]
+    return Plan(
+        plan.demand, [], None, PARKED_AFTER_LOST_CLAIMS.format(rounds=CLAIM_ROUNDS), candidates, ParkedKind.NO_FACILITY
+    )
+
+
+def _items_write(items: Sequence[OrderItem], plans: Sequence[Plan], now) -> None:
+    """Each item where its plan put it (the first allocation; further ones become split parts), or parked."""
+    split_parts = []
+    for item, plan in zip(items, plans):
         item.status_changed_at = now
         if plan.allocations:
             (first_facility, first_qty), *rest = plan.allocations
@@ -94,9 +187,6 @@ def items_place(
         bulk_update_rows(OrderItem, items, ["facility", "quantity", "status", "parked_reason", "parked_kind", "status_changed_at"])
     if split_parts:
         OrderItem.objects.bulk_create(split_parts, batch_size=1000)
-    decisions_record(session=session, plans=[(item.pk, plan) for item, plan in zip(items, plans)], trigger=trigger)
-    return plans
-
 
 
 # -- routing parked items -----------------------------------------------------------------------------------------
@@ -126,11 +216,7 @@ def items_route(
             locked = [i for i in lock_items(batch) if i.status == Status.UNROUTED]
             if not locked:
                 continue
-            book = inventory_book_open(product_ids={i.product_id for i in locked})
-            session = routing_session_open(book=book)
-            plans = items_place(session=session, items=locked, trigger=trigger)
-            book.flush()
-            session.close()
+            plans = items_place(items=locked, trigger=trigger)
             for plan in plans:
                 if plan.allocations:
                     summary.routed += 1

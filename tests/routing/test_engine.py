@@ -54,7 +54,7 @@ def make_router(facilities, levels, rules=None, *, groups=None, loads=None) -> R
         facilities=list(facilities),
         rules=list(rules if rules is not None else [rule()]),
         group_members=groups or {},
-        book=InventoryBook(levels={(lvl.facility_id, lvl.product_id): lvl for lvl in levels}),
+        stock=InventoryBook(levels={(lvl.facility_id, lvl.product_id): lvl for lvl in levels}),
         daily_loads=loads or {},
     )
 
@@ -73,7 +73,7 @@ def candidate(plan, code) -> dict:
 
 
 def atp(router, fac) -> int:
-    return router.book.level(fac.pk, PRODUCT).available_to_promise
+    return router.stock.level(fac.pk, PRODUCT).available_to_promise
 
 
 # -- helpers of the explanations --------------------------------------------------------------------------------------

@@ -9,7 +9,8 @@ from django.utils import timezone
 from fulfillment.models import OrderItem
 from fulfillment.services import item_reject, items_route, order_create, stock_receive
 from inventory.models import Facility, InventoryLevel
-from inventory.services import inventory_book_open, inventory_receive
+from inventory.selectors import stock_snapshot_read
+from inventory.services import inventory_receive
 from routing.engine import Demand, day_month, facility_local_date
 from routing.models import FacilityDailyLoad, RoutingDecision, RoutingRule
 from routing.selectors import group_members_for, rules_active
@@ -101,11 +102,10 @@ def test_group_members_only_for_groups_the_rules_use(stores):
 # -- the routing session ------------------------------------------------------------------------------------------
 def _session_queries(product) -> int:
     with CaptureQueriesContext(connection) as ctx:
-        book = inventory_book_open(product_ids=[product.pk])
-        session = routing_session_open(book=book)
-        session.route(Demand(key=1, product_id=product.pk, quantity=1, shipping_method="STANDARD",
-                             latitude=BROOKLYN[0], longitude=BROOKLYN[1]))
-        session.close()
+        session = routing_session_open(stock=stock_snapshot_read(product_ids=[product.pk]))
+        plan = session.route(Demand(key=1, product_id=product.pk, quantity=1, shipping_method="STANDARD",
+                                    latitude=BROOKLYN[0], longitude=BROOKLYN[1]))
+        session.close([plan])
     return len(ctx.captured_queries)
 
 
@@ -166,8 +166,7 @@ def test_decisions_record_is_one_insert_for_many_plans(stores):
     product = ProductFactory()
     stock(manhattan, product, 50)
     items = [place(product) for _ in range(3)]
-    book = inventory_book_open(product_ids=[product.pk])
-    session = routing_session_open(book=book)
+    session = routing_session_open(stock=stock_snapshot_read(product_ids=[product.pk]))
     plans = [
         (i.pk, session.route(Demand(key=i.pk, product_id=product.pk, quantity=1, shipping_method="STANDARD",
                                     latitude=BROOKLYN[0], longitude=BROOKLYN[1])))
