@@ -1,0 +1,165 @@
+"""Read, decide, claim (fulfillment/services/routing.py: items_place): decisions are made on levels read without
+locks, and only claimed on the locked levels; a claim that no longer fits is decided again on fresh numbers."""
+
+import threading
+
+import pytest
+from django.db import connection
+
+from fulfillment.models import OrderItem
+from fulfillment.services import facility_reject_all, item_reject, order_create
+from fulfillment.services import routing as routing_services
+from inventory.models import InventoryLevel
+from inventory.selectors import stock_snapshot_read
+from inventory.services import inventory_receive
+from routing.models import RoutingDecision
+from tests.conftest import requires_postgres
+from tests.factories import FacilityFactory, InventoryLevelFactory, ProductFactory, order_placed
+from tests.support import assert_inventory_invariant
+
+SHIP_TO = (40.6782, -73.9442)
+
+
+def stale_reads(monkeypatch, product, *, stale_atp: dict, calls: int | None = None):
+    """Make the unlocked read see `stale_atp` ({facility: ATP}) as if someone took those units a moment later."""
+    real = stock_snapshot_read
+    seen = {"calls": 0}
+
+    def read(*, product_ids):
+        snapshot = real(product_ids=product_ids)
+        seen["calls"] += 1
+        if calls is None or seen["calls"] <= calls:
+            for facility, atp in stale_atp.items():
+                row = snapshot.level(facility.pk, product.pk)
+                row.available_to_promise = atp
+        return snapshot
+
+    monkeypatch.setattr(routing_services, "stock_snapshot_read", read)
+    return seen
+
+
+def place(product, name):
+    return order_create(name=name, customer_name="Ada", shipping_method="STANDARD", ship_to_latitude=SHIP_TO[0],
+                        ship_to_longitude=SHIP_TO[1], lines=[(product, 1)])
+
+
+@pytest.mark.django_db
+def test_a_lost_claim_is_decided_again_on_fresh_numbers_and_the_decision_explains_every_facility(monkeypatch):
+    near = FacilityFactory(code="NEAR", latitude=SHIP_TO[0], longitude=SHIP_TO[1])
+    far = FacilityFactory(code="FAR", latitude=40.75, longitude=-73.98)
+    product = ProductFactory()
+    InventoryLevelFactory(facility=near, product=product, quantity_on_hand=0, available_to_promise=0)
+    inventory_receive(facility=far, product=product, quantity=5)
+    reads = stale_reads(monkeypatch, product, stale_atp={near: 3}, calls=1)  # NEAR's 3 units went just after the read
+
+    item = place(product, "#LOST1").items.get()
+
+    assert reads["calls"] == 2  # decided, lost the claim at NEAR, read again, decided again
+    assert item.facility == far and item.status == "OPEN"
+    decision = RoutingDecision.objects.get(order_item=item)
+    assert decision.chosen_facility == far
+    reasons = {c["facility"]: c["reason"] for c in decision.candidates}
+    assert reasons == {"NEAR": "ATP 0", "FAR": "chosen: 1 unit(s)"}
+    assert InventoryLevel.objects.get(facility=far, product=product).available_to_promise == 4
+    assert InventoryLevel.objects.get(facility=near, product=product).available_to_promise == 0
+    assert_inventory_invariant()
+
+
+@pytest.mark.django_db
+def test_an_item_whose_stock_keeps_being_taken_is_parked_with_a_reason_that_says_so(monkeypatch):
+    stores = [FacilityFactory(code=f"GONE{n}", latitude=SHIP_TO[0] + n / 100, longitude=SHIP_TO[1]) for n in range(4)]
+    product = ProductFactory()
+    for store in stores:
+        InventoryLevelFactory(facility=store, product=product, quantity_on_hand=0, available_to_promise=0)
+    stale_reads(monkeypatch, product, stale_atp={store: 2 for store in stores})  # every read is already out of date
+
+    item = place(product, "#LOST3").items.get()
+
+    assert item.status == "UNROUTED" and item.facility is None and item.parked_kind == "NO_FACILITY"
+    assert item.parked_reason == routing_services.PARKED_AFTER_LOST_CLAIMS.format(rounds=3)
+    decision = RoutingDecision.objects.get(order_item=item)
+    assert decision.outcome == "UNROUTED" and decision.chosen_facility is None
+    assert "taken by another order meanwhile" in {c["facility"]: c["reason"] for c in decision.candidates}["GONE2"]
+    assert_inventory_invariant()
+
+
+@pytest.mark.django_db
+def test_a_rejection_locks_only_the_levels_that_change(monkeypatch):
+    """The rejecting store's level and the level chosen for the item, in one statement: not every facility's level."""
+    import inventory.services
+
+    here = FacilityFactory(code="HERE", latitude=SHIP_TO[0], longitude=SHIP_TO[1])
+    others = [FacilityFactory(code=f"OTHER{n}", latitude=40.7 + n / 100, longitude=-74.0) for n in range(6)]
+    product = ProductFactory()
+    for store in [here, *others]:
+        inventory_receive(facility=store, product=product, quantity=3)
+    item = place(product, "#LOCKS").items.get()
+    assert item.facility == here
+    locked_sets = []
+    real_lock = inventory.services.lock_levels
+
+    def spy(level_ids):
+        levels = real_lock(level_ids)
+        locked_sets.append({(lvl.facility_id, lvl.product_id) for lvl in levels})
+        return levels
+
+    monkeypatch.setattr(inventory.services, "lock_levels", spy)
+
+    item_reject(facility=here, item_id=item.pk, reason_code="DAMAGED")
+
+    item.refresh_from_db()
+    assert item.facility != here
+    assert locked_sets == [{(here.pk, product.pk), (item.facility_id, product.pk)}]
+    assert_inventory_invariant()
+
+
+# -- real threads on PostgreSQL ----------------------------------------------------------------------------------
+def run_together(funcs):
+    barrier = threading.Barrier(len(funcs))
+    results = [None] * len(funcs)
+
+    def runner(index, func):
+        try:
+            barrier.wait()
+            results[index] = func()
+        except Exception as exc:  # collected for the assertions
+            results[index] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=runner, args=(i, f)) for i, f in enumerate(funcs)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    return results
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_32_writers_racing_for_the_last_5_units_never_oversell():
+    """Order creation, single rejections and a Reject All at once, all wanting the last 5 units of one product."""
+    scarce = FacilityFactory(code="SCARCE", latitude=SHIP_TO[0], longitude=SHIP_TO[1])
+    rejecting = FacilityFactory(code="REJECTS", latitude=40.80, longitude=-73.90)
+    closing = FacilityFactory(code="CLOSING", latitude=40.85, longitude=-73.85)
+    product = ProductFactory()
+    inventory_receive(facility=rejecting, product=product, quantity=15)
+    inventory_receive(facility=closing, product=product, quantity=8)
+    at_rejecting = [order_placed(lines=[(product, 1)], near=rejecting).items.get() for _ in range(15)]
+    at_closing = [order_placed(lines=[(product, 1)], near=closing).items.get() for _ in range(8)]
+    assert {i.facility_id for i in at_rejecting} == {rejecting.pk} and {i.facility_id for i in at_closing} == {closing.pk}
+    inventory_receive(facility=scarce, product=product, quantity=5)
+
+    funcs = [(lambda n=n: place(product, f"#NEW{n}")) for n in range(16)]
+    funcs += [(lambda i=i: item_reject(facility=rejecting, item_id=i.pk, reason_code="NOT_IN_STOCK")) for i in at_rejecting]
+    funcs.append(lambda: facility_reject_all(facility=closing, from_status="OPEN", reason_code="NOT_IN_STOCK"))
+    assert len(funcs) == 32
+    results = run_together(funcs)
+
+    assert not [r for r in results if isinstance(r, Exception)], results
+    level = InventoryLevel.objects.get(facility=scarce, product=product)
+    assert (level.quantity_on_hand, level.available_to_promise) == (5, 0)
+    assert OrderItem.objects.filter(facility=scarce, status="OPEN").count() == 5
+    assert OrderItem.objects.filter(product=product, status="UNROUTED").count() == 16 + 15 + 8 - 5
+    assert not OrderItem.objects.filter(product=product, facility__in=[rejecting, closing]).exists()
+    assert_inventory_invariant()
