@@ -105,6 +105,11 @@ def _units(n: int) -> str:
     return f"{n} unit{'s' if n != 1 else ''}"
 
 
+def takes_items_along(policy: EffectivePolicy) -> bool:
+    """Whether the policy can reject other items (or the rest of a line) with the one asked for."""
+    return not policy.allow_partial_order_rejection or policy.cascade_not_in_stock
+
+
 def cascades(*, reason_code: str, policy: EffectivePolicy) -> bool:
     """A Not in stock rejection under the cascade policy moves the product's other open items here too."""
     return policy.cascade_not_in_stock and reason_code == ReasonCode.NOT_IN_STOCK

@@ -60,6 +60,7 @@ class Plan:
     summary: str
     candidates: list[dict]
     parked_kind: str = ""  # a ParkedKind when nothing could take it, else empty
+    facility_by_id: Mapping[int, Facility] = field(default_factory=dict, repr=False)  # the facilities it was decided among
 
     @property
     def outcome(self) -> str:
@@ -275,6 +276,11 @@ class Router:
 
     # -- routing -------------------------------------------------------------------------------------------------
     def route(self, demand: Demand) -> Plan:
+        plan = self._route(demand)
+        plan.facility_by_id = self.facility_by_id
+        return plan
+
+    def _route(self, demand: Demand) -> Plan:
         rules = [r for r in self.rules if not r.shipping_methods or demand.shipping_method in r.shipping_methods]
         if not rules:
             return Plan(demand, [], None, f"{PARKED_NO_RULE} to {demand.shipping_method} orders.", [], ParkedKind.NO_RULE)

@@ -119,16 +119,19 @@ def item_reject(
 ) -> RejectionResult:
     """Reject one item (or part of its line) at `facility` and re-route it at once. One transaction."""
     reason = reason_get(reason_code, selectable_only=True)
-    peek = OrderItem.objects.filter(pk=item_id).first()
-    if peek is None:
-        raise InvalidRequest("That item does not exist.")
     policy = rejection_policy_for(facility)
     # The policy's candidates are read without locks and locked with the item (pk order); read again under the lock,
-    # the plan also sees an item that arrived here meanwhile.
-    seen = policy_candidates(item=peek, reason_code=reason.code, policy=policy) if peek.facility_id == facility.pk else []
+    # the plan also sees an item that arrived here meanwhile. Without a policy that takes items along: no reads.
+    seen = []
+    if policies.takes_items_along(policy):
+        peek = OrderItem.objects.filter(pk=item_id).first()
+        if peek is not None and peek.facility_id == facility.pk:
+            seen = policy_candidates(item=peek, reason_code=reason.code, policy=policy)
     with transaction.atomic():
         locked = {item.pk: item for item in lock_items([item_id, *(c.pk for c in seen)])}
-        item = locked[item_id]
+        item = locked.get(item_id)
+        if item is None:
+            raise InvalidRequest("That item does not exist.")
         if item.facility_id != facility.pk or item.status not in OrderItem.REJECTABLE:
             raise ItemConflict(_conflict_message(item, facility))
         qty = item.quantity if quantity is None else quantity
@@ -153,7 +156,7 @@ def item_reject(
         main_rejection = outcomes[0][0]
         if len(outcomes) > 1:
             Rejection.objects.filter(pk__in=[r.pk for r, _, _ in outcomes[1:]]).update(caused_by=main_rejection)
-    facilities = Facility.objects.in_bulk({f for _, _, plan in outcomes for f, _ in plan.allocations})
+    facilities = outcomes[0][2].facility_by_id  # the facilities the routing decided among (no query)
     results = [
         RejectionResult(rejection=r, item=i, routed_to=facilities.get(p.facility_id), message=_where_it_went(i, p, facilities))
         for r, i, p in outcomes

@@ -99,8 +99,9 @@ def items_place(
         for h in history.values():
             h.setdefault(just_rejected, today)
     demands = {item.pk: _demand(item, history[item.pk], just_rejected) for item in items}
-    ensured = levels_ensure(keys=lock_also)
     stock = stock_snapshot_read(product_ids={i.product_id for i in items} | {p for _, p in lock_also})
+    ensured = {key: stock.level(*key).pk for key in lock_also if stock.level(*key) is not None}
+    ensured.update(levels_ensure(keys=lock_also - set(ensured)))  # no query unless a level is missing
     session = routing_session_open(stock=stock)
     plans = {item.pk: session.route(demands[item.pk]) for item in items}
     book = inventory_book_lock(level_ids=set(ensured.values()) | _chosen_level_ids(plans.values(), stock), user=user)
@@ -162,7 +163,8 @@ def _parked_after_lost_claims(plan: Plan) -> Plan:
         for c in plan.candidates
     ]
     return Plan(
-        plan.demand, [], None, PARKED_AFTER_LOST_CLAIMS.format(rounds=CLAIM_ROUNDS), candidates, ParkedKind.NO_FACILITY
+        plan.demand, [], None, PARKED_AFTER_LOST_CLAIMS.format(rounds=CLAIM_ROUNDS), candidates, ParkedKind.NO_FACILITY,
+        plan.facility_by_id,
     )
 
 
