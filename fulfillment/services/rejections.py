@@ -16,6 +16,7 @@ from ..errors import InvalidRequest, ItemConflict
 from ..locks import lock_items
 from ..models import BulkRejection, OrderItem, Rejection, RejectionReason
 from ..selectors import collateral_item_ids, rejection_policy_for, rest_of_line_reason
+from .customer_choice import pickup_choices_offer
 from .routing import items_place
 
 Status = OrderItem.Status
@@ -91,7 +92,9 @@ def items_reject(
     )
     book.flush()
     session.close()
-    return list(zip(rejections, rejected_items, plans))
+    outcomes = list(zip(rejections, rejected_items, plans))
+    pickup_choices_offer(outcomes=outcomes)  # the customer of a pickup item its pickup store rejected is asked (on commit)
+    return outcomes
 
 
 def _where_it_went(item: OrderItem, plan: Plan, facilities: dict[int, Facility]) -> str:

@@ -340,11 +340,11 @@ def _parked(world, n):
 @pytest.mark.parametrize("n", [5, 50])
 def test_page_queries_do_not_grow_with_parked_items(staff, world, django_assert_max_num_queries, n):
     _parked(world, n)
-    # session, user, count, page, rejections, latest decisions (+ kind counts on the full page)
-    with django_assert_max_num_queries(7):
+    # session, user, count, page, rejections, latest decisions, parked-item policies (+ kind counts on the full page)
+    with django_assert_max_num_queries(8):
         response = staff.get(URL)
     assert len(rows(response)) == min(n + 1, 50)
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(7):
         response = staff.get(URL, {"kind": "no_facility", "product": "e"}, **HX_LIST)
     assert response.status_code == 200
 
