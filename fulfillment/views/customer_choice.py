@@ -24,7 +24,10 @@ Outcome = PickupChoice.Outcome
 
 
 class ChoiceForm(forms.Form):
-    action = forms.ChoiceField(choices=[(Outcome.OTHER_STORE, "store"), (Outcome.SHIP, "ship"), (Outcome.CANCEL, "cancel")])
+    action = forms.ChoiceField(
+        choices=[(Outcome.OTHER_STORE, "store"), (Outcome.SHIP, "ship"), (Outcome.CANCEL, "cancel")],
+        error_messages={"required": "Choose one of the options below.", "invalid_choice": "Choose one of the options below."},
+    )
     facility = forms.IntegerField(required=False, min_value=1, max_value=MAX_ID)
     address = forms.CharField(required=False, max_length=200, strip=True)
     city = forms.CharField(required=False, max_length=80, strip=True)
