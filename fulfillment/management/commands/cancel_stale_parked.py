@@ -4,11 +4,12 @@ customer, and list what it did. Run it daily (cron or a scheduled task); a repea
 
 from django.core.management.base import BaseCommand
 
+from fulfillment.management.parsing import ExitOneOnBadArguments
 from fulfillment.services.parked import parked_items_cancel_stale
 from fulfillment.selectors import parked_limits
 
 
-class Command(BaseCommand):
+class Command(ExitOneOnBadArguments, BaseCommand):
     help = "Cancel items parked longer than the parked-item policy allows, tell their customers, list them."
 
     def add_arguments(self, parser):

@@ -9,11 +9,12 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from fulfillment.management.parsing import ExitOneOnBadArguments
 from fulfillment.errors import FulfillmentError
 from fulfillment.services.digest import digest_send
 
 
-class Command(BaseCommand):
+class Command(ExitOneOnBadArguments, BaseCommand):
     help = "Email the operations digest of a day (default: yesterday) to the operations team."
 
     def add_arguments(self, parser):
