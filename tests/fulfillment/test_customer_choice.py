@@ -246,6 +246,10 @@ def test_ship_to_my_address_makes_it_a_shipped_item_routed_by_the_rules(world, c
     assert decision.trigger == "CUSTOMER_CHOICE" and "Nearest facility" in decision.rule_name
     choice = PickupChoice.objects.get()
     assert (choice.outcome, choice.ship_to_address, choice.ship_to_postal_code) == ("SHIP", "12 Court St", "11201")
+    associate = UserFactory()
+    MembershipFactory(user=associate, facility=world.manhattan)
+    client.force_login(associate)
+    assert "ship it to the customer (standard), not pickup" in client.get(reverse("orders-open")).content.decode()
     assert_inventory_invariant()
 
 
