@@ -138,18 +138,18 @@ TASKS = {
     }
 }
 
-# Email (Django 6.1 MAILERS): printed to the console in development; SMTP as soon as EMAIL_HOST is set (or EMAIL_BACKEND
-# names another backend). The environment variables keep their classic names.
+# Email (Django 6.1 MAILERS): printed to the console in development (DEBUG on, no EMAIL_HOST); SMTP otherwise (EMAIL_HOST,
+# default localhost), or the backend EMAIL_BACKEND names. The environment variables keep their classic names.
 _EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
 _EMAIL_BACKEND = os.environ.get(
     "EMAIL_BACKEND",
-    "django.core.mail.backends.smtp.EmailBackend" if _EMAIL_HOST else "django.core.mail.backends.console.EmailBackend",
+    "django.core.mail.backends.console.EmailBackend" if DEBUG and not _EMAIL_HOST else "django.core.mail.backends.smtp.EmailBackend",
 )
 MAILERS = {
     "default": {
         "BACKEND": _EMAIL_BACKEND,
         "OPTIONS": {
-            "host": _EMAIL_HOST,
+            "host": _EMAIL_HOST or "localhost",
             "port": int(os.environ.get("EMAIL_PORT", "587")),
             "username": os.environ.get("EMAIL_HOST_USER", ""),
             "password": os.environ.get("EMAIL_HOST_PASSWORD", ""),
