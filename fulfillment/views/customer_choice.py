@@ -12,12 +12,12 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from fulfillment import selectors
+from fulfillment import selectors, services
 from fulfillment.errors import ChoiceClosed, FulfillmentError
 from fulfillment.forms import MAX_ID
 from fulfillment.models import OrderItem, PickupChoice
 from fulfillment.pickup_links import LinkExpired, LinkTampered, pickup_choice_id_from
-from fulfillment.services.customer_choice import choice_closed_message, pickup_choice_apply
+from fulfillment.services.customer_choice import choice_closed_message
 
 PAGE = "fulfillment/pickup_choice.html"
 Outcome = PickupChoice.Outcome
@@ -77,7 +77,7 @@ def pickup_choice(request: HttpRequest, token: str) -> HttpResponse:
         if form.is_valid():
             data = form.cleaned_data
             try:
-                result = pickup_choice_apply(
+                result = services.pickup_choice_apply(
                     choice_id=choice.pk, action=data["action"], facility_id=data.get("facility"),
                     address={k: data.get(k, "") for k in ("address", "city", "postal_code")},
                 )

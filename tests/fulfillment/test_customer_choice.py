@@ -160,6 +160,20 @@ def test_the_page_shows_the_item_and_the_stores_that_can_take_the_whole_line_nea
     assert "<script>" not in html and "style=" not in html
 
 
+def test_the_page_runs_a_fixed_number_of_queries_however_many_stores(world, client, django_capture_on_commit_callbacks,
+                                                                    django_assert_max_num_queries):
+    item = world.reject_pickup(django_capture_on_commit_callbacks)
+    path = link_path(mail.outbox[0])
+    with django_assert_max_num_queries(3):  # the choice with its item, the rejecting stores, the levels with stores
+        assert len(client.get(path).context["stores"]) == 2
+    for n in range(6):
+        store = FacilityFactory(code=f"MORE{n}", latitude=40.7 + n / 100, longitude=-73.95)
+        inventory_receive(facility=store, product=world.hoodie, quantity=5)
+    with django_assert_max_num_queries(3):
+        assert len(client.get(path).context["stores"]) == 8
+    assert item.status == "UNROUTED"
+
+
 def test_a_tampered_link_is_refused_and_changes_nothing(world, client, django_capture_on_commit_callbacks):
     item = world.reject_pickup(django_capture_on_commit_callbacks)
     path = link_path(mail.outbox[0])

@@ -4,8 +4,8 @@ customer, and list what it did. Run it daily (cron or a scheduled task); a repea
 
 from django.core.management.base import BaseCommand
 
+from fulfillment import services
 from fulfillment.management.parsing import ExitOneOnBadArguments
-from fulfillment.services.parked import parked_items_cancel_stale
 from fulfillment.selectors import parked_limits
 
 
@@ -19,7 +19,7 @@ class Command(ExitOneOnBadArguments, BaseCommand):
         if parked_limits().shortest is None:
             self.stdout.write("Cancelling parked items is off (no parked item policy sets a number of days): nothing to do.")
             return
-        done = parked_items_cancel_stale(dry_run=options["dry_run"])
+        done = services.parked_items_cancel_stale(dry_run=options["dry_run"])
         verb = "Would cancel" if options["dry_run"] else "Cancelled"
         self.stdout.write(f"{verb} {len(done)} parked item(s).")
         for item in done:

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from fulfillment.management.parsing import ExitOneOnBadArguments
 from fulfillment.errors import FulfillmentError
-from fulfillment.services.digest import digest_send
+from fulfillment import services
 
 
 class Command(ExitOneOnBadArguments, BaseCommand):
@@ -33,7 +33,7 @@ class Command(ExitOneOnBadArguments, BaseCommand):
             day = today - dt.timedelta(days=1)
         recipients = options["to"] or settings.OPERATIONS_DIGEST_TO
         try:
-            result = digest_send(day=day, recipients=recipients, dry_run=options["dry_run"], today=today)
+            result = services.digest_send(day=day, recipients=recipients, dry_run=options["dry_run"], today=today)
         except FulfillmentError as exc:
             raise CommandError(exc.message) from exc
         facts = result.facts
