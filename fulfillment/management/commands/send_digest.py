@@ -9,9 +9,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from fulfillment.management.parsing import ExitOneOnBadArguments
-from fulfillment.errors import FulfillmentError
 from fulfillment import services
+from fulfillment.errors import FulfillmentError
+from fulfillment.management.parsing import ExitOneOnBadArguments
 
 
 class Command(ExitOneOnBadArguments, BaseCommand):
