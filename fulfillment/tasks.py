@@ -12,7 +12,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db.models import F
-from django.tasks import default_task_backend, task
+from django.tasks import task
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -62,7 +62,7 @@ def notification_send(notification_id: int) -> str:
             error=f"Attempt {notification.attempts}: {type(exc).__name__}: {exc}"[:2000],
         )
         if retry:
-            if default_task_backend.supports_defer:
+            if notification_send.get_backend().supports_defer:
                 notification_send.using(
                     run_after=timezone.now() + timedelta(seconds=settings.NOTIFICATION_RETRY_SECONDS)
                 ).enqueue(notification_id)
