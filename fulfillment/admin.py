@@ -22,8 +22,11 @@ from . import selectors, services
 from .models import (
     BulkRejection,
     FacilityMembership,
+    Notification,
     Order,
     OrderItem,
+    ParkedItemPolicy,
+    PickupChoice,
     Rejection,
     RejectionPolicy,
     RejectionReason,
@@ -292,7 +295,10 @@ class OrderItemAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ("order__name", "order__customer_name", "product__sku", "product__name", "product__upc")
     list_select_related = ("order", "product", "facility")
     raw_id_fields = ("order", "product", "facility", "split_from")
-    readonly_fields = ("order", "product", "quantity", "facility", "status", "parked_reason", "split_from", "status_changed_at")
+    readonly_fields = (
+        "order", "product", "quantity", "facility", "status", "parked_reason", "split_from", "status_changed_at",
+        "parked_since", "shipping_method", "pickup_facility",
+    )
     actions = ("reject_selected", "route_selected")
     show_full_result_count = False
 
@@ -453,3 +459,60 @@ class FacilityMembershipAdmin(admin.ModelAdmin):
     search_fields = ("user__username", "user__email", "facility__code", "facility__name")
     list_select_related = ("user", "facility")
     autocomplete_fields = ("user", "facility")
+
+
+@admin.register(ParkedItemPolicy)
+class ParkedItemPolicyAdmin(admin.ModelAdmin):
+    list_display = ("scope", "cancel_after_days")
+    list_editable = ("cancel_after_days",)
+    list_select_related = ("facility_group",)
+    search_fields = ("facility_group__name",)
+    ordering = ("facility_group__name",)
+
+    @admin.display(description="Applies to", ordering="facility_group__name")
+    def scope(self, obj):
+        return obj.facility_group.name if obj.facility_group_id else "All facilities (global)"
+
+
+@admin.register(PickupChoice)
+class PickupChoiceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Read-only: the customer makes the choice on the public page (the link itself is in the email only)."""
+
+    list_display = ("created_at", "order_name", "product_sku", "outcome_or_waiting", "chosen_facility", "expires_at", "used_at")
+    list_filter = ("outcome", "created_at")
+    search_fields = ("order_item__order__name", "order_item__product__sku")
+    list_select_related = ("order_item__order", "order_item__product", "chosen_facility")
+    date_hierarchy = "created_at"
+    fields = (
+        "order_item", "rejection", "created_at", "expires_at", "used_at", "outcome", "chosen_facility",
+        "ship_to_address", "ship_to_city", "ship_to_postal_code",
+    )
+    readonly_fields = fields
+
+    @admin.display(description="Order", ordering="order_item__order__name")
+    def order_name(self, obj):
+        return obj.order_item.order.name
+
+    @admin.display(description="SKU", ordering="order_item__product__sku")
+    def product_sku(self, obj):
+        return obj.order_item.product.sku
+
+    @admin.display(description="Outcome", ordering="outcome")
+    def outcome_or_waiting(self, obj):
+        return obj.get_outcome_display() or "Waiting for the customer"
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Every email the system sent or tried to send: read-only history."""
+
+    list_display = ("created_at", "kind", "order", "recipient", "status", "attempts", "sent_at", "error")
+    list_filter = ("kind", "status", "created_at")
+    search_fields = ("recipient", "order__name", "subject")
+    list_select_related = ("order",)
+    date_hierarchy = "created_at"
+    fields = (
+        "kind", "order", "order_item", "recipient", "subject", "status", "attempts", "error", "created_at", "sent_at",
+        "digest_date",
+    )
+    readonly_fields = fields

@@ -13,3 +13,7 @@ class ItemConflict(FulfillmentError):
 
 class InvalidRequest(FulfillmentError):
     """The request itself is wrong: unknown reason, bad quantity, wrong status."""
+
+
+class ChoiceClosed(FulfillmentError):
+    """A customer's pickup-choice link that can no longer be used: already used, replaced, or its item handled."""

@@ -63,6 +63,17 @@ class OrderItem(models.Model):
     )
     split_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="split_parts")
     status_changed_at = models.DateTimeField(auto_now_add=True)
+    parked_since = models.DateTimeField(
+        null=True, blank=True, help_text="When it was parked (kept while routing again re-parks it); empty unless parked."
+    )
+    # Per-item delivery chosen by the customer after a rejection (empty = the order's): see services/customer_choice.py.
+    shipping_method = models.CharField(
+        max_length=16, choices=ShippingMethod.choices, blank=True, help_text="Empty = the order's shipping method."
+    )
+    pickup_facility = models.ForeignKey(
+        "inventory.Facility", null=True, blank=True, on_delete=models.PROTECT, related_name="pickup_items",
+        help_text="The store the customer chose instead of the order's pickup store.",
+    )
 
     class Meta:
         ordering = ["order_id", "id"]
@@ -74,6 +85,11 @@ class OrderItem(models.Model):
                 | Q(status="CANCELLED"),
                 name="order_item_facility_matches_status",
             ),
+            models.CheckConstraint(
+                condition=Q(shipping_method="STORE_PICKUP", pickup_facility__isnull=False)
+                | (~Q(shipping_method="STORE_PICKUP") & Q(pickup_facility__isnull=True)),
+                name="order_item_pickup_facility_iff_store_pickup",
+            ),
         ]
         indexes = [
             models.Index(fields=["facility", "status", "order"], name="order_item_facility_status_idx"),
@@ -82,6 +98,16 @@ class OrderItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id}/{self.id} {self.quantity}x{self.product_id} {self.status}"
+
+    @property
+    def effective_shipping_method(self) -> str:
+        return self.shipping_method or self.order.shipping_method
+
+    @property
+    def effective_pickup_facility_id(self) -> int | None:
+        if self.shipping_method:
+            return self.pickup_facility_id
+        return self.order.pickup_facility_id
 
 
 class RejectionReason(models.Model):
@@ -224,3 +250,114 @@ class RejectionPolicy(models.Model):
 
     def __str__(self) -> str:
         return f"Rejection policy for {self.facility or 'all facilities'}"
+
+
+class ParkedItemPolicy(models.Model):
+    """How long a parked item may wait before it is cancelled: one global policy, optional per facility group."""
+
+    facility_group = models.OneToOneField(
+        "inventory.FacilityGroup", null=True, blank=True, on_delete=models.CASCADE, related_name="parked_item_policy",
+        help_text="Empty = the global policy. An item belongs to the groups of the facility that last rejected it "
+        "(or of its pickup store); the shortest limit of those groups applies, else the global one.",
+    )
+    cancel_after_days = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Cancel items parked longer than this many days; empty = never (the default)."
+    )
+
+    class Meta:
+        verbose_name_plural = "parked item policies"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["facility_group"], condition=Q(facility_group__isnull=True), name="parked_item_policy_single_global"
+            ),
+            models.CheckConstraint(condition=Q(cancel_after_days__gte=1) | Q(cancel_after_days__isnull=True),
+                                   name="parked_item_policy_days_positive"),
+        ]
+
+    def __str__(self) -> str:
+        days = f"cancel after {self.cancel_after_days} days" if self.cancel_after_days else "never cancel"
+        return f"Parked items of {self.facility_group or 'all facilities'}: {days}"
+
+
+class PickupChoice(models.Model):
+    """The customer's say over a store-pickup item its pickup store rejected: one signed link, usable once."""
+
+    class Outcome(models.TextChoices):
+        OTHER_STORE = "OTHER_STORE", "Pick up at another store"
+        SHIP = "SHIP", "Ship to the customer's address"
+        CANCEL = "CANCEL", "Cancelled by the customer"
+        AUTO_CANCELLED = "AUTO_CANCELLED", "Cancelled: parked too long"
+        SUPERSEDED = "SUPERSEDED", "Replaced by a newer link"
+
+    order_item = models.ForeignKey(OrderItem, on_delete=models.CASCADE, related_name="pickup_choices")
+    rejection = models.ForeignKey(Rejection, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True)
+    chosen_facility = models.ForeignKey(
+        "inventory.Facility", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    ship_to_address = models.CharField(max_length=200, blank=True)
+    ship_to_city = models.CharField(max_length=80, blank=True)
+    ship_to_postal_code = models.CharField(max_length=16, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(used_at__isnull=True, outcome="") | Q(used_at__isnull=False) & ~Q(outcome=""),
+                name="pickup_choice_used_iff_outcome",
+            ),
+            models.UniqueConstraint(
+                fields=["order_item"], condition=Q(used_at__isnull=True), name="pickup_choice_one_waiting_per_item"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Pickup choice for item {self.order_item_id}: {self.get_outcome_display() or 'waiting'}"
+
+    @property
+    def is_waiting(self) -> bool:
+        return self.used_at is None
+
+
+class Notification(models.Model):
+    """One email: to whom, about what, and whether it left (sent by the task in fulfillment/tasks.py)."""
+
+    class Kind(models.TextChoices):
+        PICKUP_REJECTED = "PICKUP_REJECTED", "Pickup store could not fulfil: customer's choice"
+        ITEM_CANCELLED = "ITEM_CANCELLED", "Item cancelled: parked too long"
+        CHOICE_CONFIRMED = "CHOICE_CONFIRMED", "Customer's choice confirmed"
+        DIGEST = "DIGEST", "Operations digest"
+
+    class Status(models.TextChoices):
+        QUEUED = "QUEUED", "Queued"
+        SENDING = "SENDING", "Sending"
+        SENT = "SENT", "Sent"
+        FAILED = "FAILED", "Failed"
+
+    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications")
+    order_item = models.ForeignKey(OrderItem, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    recipient = models.EmailField()
+    subject = models.CharField(max_length=200)
+    context = models.JSONField(default=dict, blank=True, help_text="What the templates render (plain values).")
+    digest_date = models.DateField(null=True, blank=True, help_text="The day a digest reports on.")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(status="SENT", sent_at__isnull=False) | ~Q(status="SENT"),
+                                   name="notification_sent_has_time"),
+            models.UniqueConstraint(fields=["kind", "recipient", "digest_date"], condition=Q(kind="DIGEST"),
+                                    name="notification_one_digest_per_day_and_recipient"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} to {self.recipient} ({self.status})"

@@ -1,5 +1,7 @@
 """Reads shared by the pages, admin and commands."""
 
+from dataclasses import dataclass
+
 from django.db.models import Count, Q, QuerySet
 
 from routing.models import ParkedKind
@@ -125,7 +127,7 @@ def dashboard_order_detail(*, facility, order_id: int):
     it is, its rejections and its routing decisions; None otherwise (the view answers 404)."""
     from django.db.models import Exists, OuterRef, Prefetch
 
-    from fulfillment.models import Order, OrderItem, Rejection
+    from fulfillment.models import Notification, Order, OrderItem, Rejection
     from routing.models import RoutingDecision
 
     here = Exists(OrderItem.objects.filter(order=OuterRef("pk"), facility=facility))
@@ -137,8 +139,9 @@ def dashboard_order_detail(*, facility, order_id: int):
         .prefetch_related(
             Prefetch(
                 "items",
-                queryset=OrderItem.objects.select_related("product", "facility").order_by("id"),
+                queryset=OrderItem.objects.select_related("product", "facility", "pickup_facility").order_by("id"),
             ),
+            Prefetch("notifications", queryset=Notification.objects.order_by("created_at", "id")),
             Prefetch(
                 "items__rejections",
                 queryset=Rejection.objects.select_related("reason", "facility", "routed_to", "rejected_by").order_by(
@@ -301,3 +304,180 @@ def parked_latest_decisions(item_ids) -> dict[int, object]:
         .values_list("latest", flat=True)
     )
     return {d.order_item_id: d for d in RoutingDecision.objects.filter(pk__in=latest_ids)}
+
+
+# --- The customer's pickup choice and the parked-item lifecycle (issue #11). -------------------------------------
+
+def pickup_choice_for_page(choice_id: int):
+    """The choice with its item, order, product and the store that rejected it (None when it does not exist)."""
+    from .models import PickupChoice
+
+    return (
+        PickupChoice.objects.filter(pk=choice_id)
+        .select_related(
+            "order_item__order__pickup_facility", "order_item__product", "order_item__pickup_facility",
+            "rejection__facility", "chosen_facility",
+        )
+        .first()
+    )
+
+
+@dataclass(frozen=True)
+class PickupStoreOption:
+    facility: object
+    distance_km: float
+    routable: int
+
+
+def pickup_stores_for(item: OrderItem) -> list[PickupStoreOption]:
+    """The pickup stores that can take the whole line now (routable ATP >= quantity, never one that rejected the
+    item), nearest to the customer's address first. Two queries. The routing re-checks when the customer chooses."""
+    from inventory.models import InventoryLevel
+    from routing.engine import distance_km
+
+    from .models import Rejection
+
+    rejected_at = set(
+        Rejection.objects.filter(order_item_id__in=[pk for pk in (item.pk, item.split_from_id) if pk]).values_list(
+            "facility_id", flat=True
+        )
+    )
+    levels = (
+        InventoryLevel.objects.filter(
+            product_id=item.product_id, available_to_promise__gte=item.quantity, facility__kind="STORE",
+            facility__is_active=True, facility__allows_pickup=True, facility__allows_routing=True,
+        )
+        .exclude(facility_id__in=rejected_at)
+        .select_related("facility")
+    )
+    order = item.order
+    options = []
+    for level in levels:
+        held_back = level.safety_stock if level.safety_stock is not None else level.facility.safety_stock
+        routable = max(0, level.available_to_promise - held_back)
+        if routable >= item.quantity:
+            f = level.facility
+            options.append(PickupStoreOption(f, distance_km(order.ship_to_latitude, order.ship_to_longitude, f.latitude, f.longitude), routable))
+    return sorted(options, key=lambda o: (o.distance_km, o.facility.code))
+
+
+@dataclass
+class ParkedLimits:
+    """How many days a parked item may wait, by facility: the global limit unless a group of the facility has a policy
+    (then the shortest of those groups' limits; a group policy left empty means never)."""
+
+    global_days: int | None
+    group_days: dict[int, int | None]
+    groups_of_facility: dict[int, set[int]]
+
+    @property
+    def shortest(self) -> int | None:
+        days = [d for d in [self.global_days, *self.group_days.values()] if d]
+        return min(days) if days else None
+
+    def days_for(self, facility_id: int | None) -> int | None:
+        groups = self.groups_of_facility.get(facility_id, set()) if facility_id else set()
+        if groups:
+            days = [self.group_days[g] for g in groups if self.group_days[g]]
+            return min(days) if days else None
+        return self.global_days
+
+    def cancel_at(self, parked_since, facility_id: int | None):
+        """When an item parked since `parked_since` is cancelled (None: never)."""
+        from datetime import timedelta
+
+        days = self.days_for(facility_id)
+        if not days or parked_since is None:
+            return None
+        return parked_since + timedelta(days=days)
+
+
+def parked_limits() -> ParkedLimits:
+    """The parked-item policies in two queries."""
+    from inventory.models import FacilityGroup
+
+    from .models import ParkedItemPolicy
+
+    global_days, group_days = None, {}
+    for policy in ParkedItemPolicy.objects.all():
+        if policy.facility_group_id is None:
+            global_days = policy.cancel_after_days
+        else:
+            group_days[policy.facility_group_id] = policy.cancel_after_days
+    groups_of_facility: dict[int, set[int]] = {}
+    if group_days:
+        for facility_id, group_id in FacilityGroup.facilities.through.objects.filter(
+            facilitygroup_id__in=list(group_days)
+        ).values_list("facility_id", "facilitygroup_id"):
+            groups_of_facility.setdefault(facility_id, set()).add(group_id)
+    return ParkedLimits(global_days, group_days, groups_of_facility)
+
+
+def parked_home_facilities(items) -> dict[int, int | None]:
+    """{item id: the facility whose groups decide its parked limit}: the last that rejected it, else its pickup store.
+    One query for any number of items."""
+    from .models import Rejection
+
+    items = list(items)
+    last: dict[int, int] = {}
+    for item_id, facility_id in (
+        Rejection.objects.filter(order_item_id__in=[i.pk for i in items])
+        .order_by("order_item_id", "-created_at", "-pk")
+        .values_list("order_item_id", "facility_id")
+    ):
+        last.setdefault(item_id, facility_id)
+    return {i.pk: last.get(i.pk) or i.effective_pickup_facility_id for i in items}
+
+
+DIGEST_LISTED = 100  # parked items and waiting choices listed one by one in a digest; the rest are counted
+
+
+def operations_digest(*, day, now=None) -> dict:
+    """What the operations digest reports (plain values, JSON-able): the day's rejections by store and reason and
+    the items auto-cancelled that day; parked items with their age and the pickup choices still waiting, as of now."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from routing.models import RoutingDecision
+
+    from .models import PickupChoice, Rejection
+
+    now = now or timezone.now()
+    start = dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
+    end = start + dt.timedelta(days=1)
+    rejections = [
+        {"store": store, "reason": reason, "items": n}
+        for store, reason, n in Rejection.objects.filter(created_at__gte=start, created_at__lt=end)
+        .values_list("facility__name", "reason__label").annotate(n=Count("pk")).order_by("facility__name", "-n", "reason__label")
+    ]
+    parked_qs = OrderItem.objects.filter(status=OrderItem.Status.UNROUTED)
+    parked = [
+        {"order": order, "sku": sku, "quantity": qty, "days": (now - since).days if since else 0, "why": (reason or "")[:120]}
+        for order, sku, qty, since, reason in parked_qs.order_by("parked_since", "pk").values_list(
+            "order__name", "product__sku", "quantity", "parked_since", "parked_reason"
+        )[:DIGEST_LISTED]
+    ]
+    waiting_qs = PickupChoice.objects.filter(used_at__isnull=True, order_item__status=OrderItem.Status.UNROUTED)
+    waiting = [
+        {"order": order, "sku": sku, "asked_on": f"{created:%d %b}", "expires_on": f"{expires:%d %b}"}
+        for order, sku, created, expires in waiting_qs.order_by("created_at", "pk").values_list(
+            "order_item__order__name", "order_item__product__sku", "created_at", "expires_at"
+        )[:DIGEST_LISTED]
+    ]
+    cancelled = [
+        {"order": order, "sku": sku, "quantity": qty, "why": summary}
+        for order, sku, qty, summary in RoutingDecision.objects.filter(
+            outcome=RoutingDecision.Outcome.CANCELLED, created_at__gte=start, created_at__lt=end
+        ).order_by("created_at", "pk").values_list("order_item__order__name", "order_item__product__sku", "order_item__quantity", "summary")
+    ]
+    return {
+        "day": day.isoformat(),
+        "rejections": rejections,
+        "rejected_items": sum(r["items"] for r in rejections),
+        "parked": parked,
+        "parked_total": parked_qs.count(),
+        "waiting": waiting,
+        "waiting_total": waiting_qs.count(),
+        "cancelled": cancelled,
+    }

@@ -2,7 +2,9 @@
 
 Everything that differs between a laptop and production comes from the environment:
 ``SECRET_KEY``, ``DEBUG``, ``ALLOWED_HOSTS``, ``DATABASE_URL`` (PostgreSQL via psycopg 3; a SQLite file when unset),
-``TASKS_BACKEND`` (``immediate`` by default, ``database`` for django-tasks-db with its worker).
+``TASKS_BACKEND`` (``immediate`` by default, ``database`` for django-tasks-db with its worker), email (``EMAIL_HOST``,
+``EMAIL_PORT``, ``EMAIL_HOST_USER``, ``EMAIL_HOST_PASSWORD``, ``EMAIL_USE_TLS``, ``DEFAULT_FROM_EMAIL``; the console
+backend unless ``EMAIL_HOST`` is set) and the customer emails' settings below.
 """
 
 import os
@@ -135,6 +137,37 @@ TASKS = {
         else "django.tasks.backends.immediate.ImmediateBackend",
     }
 }
+
+# Email (Django 6.1 MAILERS): printed to the console in development (DEBUG on, no EMAIL_HOST); SMTP otherwise (EMAIL_HOST,
+# default localhost), or the backend EMAIL_BACKEND names. The environment variables keep their classic names.
+_EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+_EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend" if DEBUG and not _EMAIL_HOST else "django.core.mail.backends.smtp.EmailBackend",
+)
+MAILERS = {
+    "default": {
+        "BACKEND": _EMAIL_BACKEND,
+        "OPTIONS": {
+            "host": _EMAIL_HOST or "localhost",
+            "port": int(os.environ.get("EMAIL_PORT", "587")),
+            "username": os.environ.get("EMAIL_HOST_USER", ""),
+            "password": os.environ.get("EMAIL_HOST_PASSWORD", ""),
+            "use_tls": env_bool("EMAIL_USE_TLS", True),
+            "timeout": int(os.environ.get("EMAIL_TIMEOUT", "20")),
+        }
+        if _EMAIL_BACKEND.endswith("smtp.EmailBackend")
+        else {},
+    }
+}
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Store Fulfillment <orders@localhost>")
+# Customer emails: the links in them point here; the store's contact address shown when a link cannot be used.
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+CUSTOMER_SERVICE_EMAIL = os.environ.get("CUSTOMER_SERVICE_EMAIL", "help@localhost")
+PICKUP_CHOICE_LINK_DAYS = int(os.environ.get("PICKUP_CHOICE_LINK_DAYS", "7"))  # a pickup-choice link expires after this
+NOTIFICATION_SEND_ATTEMPTS = int(os.environ.get("NOTIFICATION_SEND_ATTEMPTS", "3"))  # a failed send is retried up to this
+NOTIFICATION_RETRY_SECONDS = int(os.environ.get("NOTIFICATION_RETRY_SECONDS", "300"))  # between attempts (database tasks)
+OPERATIONS_DIGEST_TO = [a.strip() for a in os.environ.get("OPERATIONS_DIGEST_TO", "").split(",") if a.strip()]
 
 # Production hardening: on whenever DEBUG is off (`manage.py check --deploy` is clean then).
 if not DEBUG:

@@ -64,12 +64,15 @@ class RoutingDecision(models.Model):
         ROUTED = "ROUTED", "Routed"
         SPLIT = "SPLIT", "Split across facilities"
         UNROUTED = "UNROUTED", "Parked (no facility)"
+        CANCELLED = "CANCELLED", "Cancelled"
 
     class Trigger(models.TextChoices):
         ORDER_CREATED = "ORDER_CREATED", "Order created"
         REJECTION = "REJECTION", "Rejected"
         ROUTE_ORDERS = "ROUTE_ORDERS", "Route again"
         RECEIPT = "RECEIPT", "Stock received"
+        CUSTOMER_CHOICE = "CUSTOMER_CHOICE", "Customer's choice"
+        PARKED_TOO_LONG = "PARKED_TOO_LONG", "Parked too long"
 
     order_item = models.ForeignKey("fulfillment.OrderItem", on_delete=models.CASCADE, related_name="routing_decisions")
     outcome = models.CharField(max_length=16, choices=Outcome.choices)

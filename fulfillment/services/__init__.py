@@ -4,6 +4,9 @@
 - ``rejections``: the set-based rejection core and a single rejection;
 - ``reject_all``: Reject All in batches, recorded as a BulkRejection;
 - ``routing``: the placement step every path shares, and routing parked items again (also after receipts and counts);
+- ``customer_choice``: the customer's pickup choice after a rejection (emailed on commit) and cancelling parked items;
+- ``parked``: cancelling items parked longer than their ParkedItemPolicy allows;
+- ``digest``: the operations digest email;
 - ``batches``: batch size and chunking of the bulk services.
 
 Lock order in every transaction: order items (pk order), then inventory levels (pk order), then the day's load
@@ -11,7 +14,10 @@ counters of limited facilities (see ``fulfillment/locks.py``, ``inventory/locks.
 The services that views, admin actions and commands call are importable from here.
 """
 
+from .customer_choice import pickup_choice_apply
+from .digest import digest_send
 from .orders import order_complete, order_create, orders_start_picking
+from .parked import parked_items_cancel_stale
 from .reject_all import bulk_rejection_execute, bulk_rejection_request, facility_reject_all
 from .rejections import item_reject, items_reject
 from .routing import items_route, stock_counts_set, stock_receipts_record, stock_receive
@@ -19,6 +25,7 @@ from .routing import items_route, stock_counts_set, stock_receipts_record, stock
 __all__ = [
     "bulk_rejection_execute",
     "bulk_rejection_request",
+    "digest_send",
     "facility_reject_all",
     "item_reject",
     "items_reject",
@@ -26,6 +33,8 @@ __all__ = [
     "order_complete",
     "order_create",
     "orders_start_picking",
+    "parked_items_cancel_stale",
+    "pickup_choice_apply",
     "stock_counts_set",
     "stock_receipts_record",
     "stock_receive",

@@ -17,6 +17,7 @@ from .. import policies
 from ..locks import lock_items, lock_items_unless_busy
 from ..models import BulkRejection, OrderItem, Rejection, RejectionReason
 from ..selectors import policy_candidates, rejection_policy_for
+from .customer_choice import pickup_choices_offer
 from .routing import items_place
 
 Status = OrderItem.Status
@@ -92,7 +93,9 @@ def rejections_apply(
         ],
         batch_size=1000,
     )
-    return list(zip(rejections, rejected_items, plans))
+    outcomes = list(zip(rejections, rejected_items, plans))
+    pickup_choices_offer(outcomes=outcomes)  # the customer of a pickup item its pickup store rejected is asked (on commit)
+    return outcomes
 
 
 def _where_it_went(item: OrderItem, plan: Plan, facilities: dict[int, Facility]) -> str:

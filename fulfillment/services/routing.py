@@ -54,10 +54,10 @@ def _demand(item: OrderItem, history: dict[int, date], just_rejected: int | None
         key=item.pk,
         product_id=item.product_id,
         quantity=item.quantity,
-        shipping_method=order.shipping_method,
+        shipping_method=item.effective_shipping_method,  # the customer may have changed it for this item
         latitude=order.ship_to_latitude,
         longitude=order.ship_to_longitude,
-        pickup_facility_id=order.pickup_facility_id,
+        pickup_facility_id=item.effective_pickup_facility_id,
         rejected_on=history,
         just_rejected_facility_id=just_rejected,
         reference=f"{order.name} item {item.pk}",
@@ -176,17 +176,22 @@ def _items_write(items: Sequence[OrderItem], plans: Sequence[Plan], now) -> None
         if plan.allocations:
             (first_facility, first_qty), *rest = plan.allocations
             item.facility_id, item.quantity, item.status = first_facility, first_qty, Status.OPEN
-            item.parked_reason, item.parked_kind = "", ""
+            item.parked_reason, item.parked_kind, item.parked_since = "", "", None
             for facility_id, qty in rest:
                 split_parts.append(
                     OrderItem(order_id=item.order_id, product_id=item.product_id, quantity=qty, facility_id=facility_id,
                               status=Status.OPEN, split_from=item, status_changed_at=now)
                 )
         else:
+            if item.status != Status.UNROUTED or item.parked_since is None:  # re-parking keeps the item's age
+                item.parked_since = now
             item.facility_id, item.status = None, Status.UNROUTED
             item.parked_reason, item.parked_kind = plan.summary, plan.parked_kind
     if items:
-        bulk_update_rows(OrderItem, items, ["facility", "quantity", "status", "parked_reason", "parked_kind", "status_changed_at"])
+        bulk_update_rows(
+            OrderItem, items,
+            ["facility", "quantity", "status", "parked_reason", "parked_kind", "status_changed_at", "parked_since"],
+        )
     if split_parts:
         OrderItem.objects.bulk_create(split_parts, batch_size=1000)
 

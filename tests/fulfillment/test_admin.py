@@ -13,6 +13,7 @@ from django.utils.html import escape
 from fulfillment.models import (
     BulkRejection,
     FacilityMembership,
+    ParkedItemPolicy,
     OrderItem,
     Rejection,
     RejectionPolicy,
@@ -83,11 +84,14 @@ def grow(stores, n: int) -> None:
         item = OrderItem.objects.filter(product=product, facility=brooklyn, status="OPEN").first()
         item_reject(facility=brooklyn, item_id=item.pk, reason_code="DAMAGED")
         place(ProductFactory())  # parked: no stock anywhere
+        pickup = place(product, method="STORE_PICKUP", pickup=brooklyn)  # rejected: a pickup choice and its email
+        item_reject(facility=brooklyn, item_id=pickup.pk, reason_code="DAMAGED")
         facility = FacilityFactory(code=f"EXTRA{k}", latitude=42.0, longitude=-75.0)
         RejectionPolicy.objects.create(facility=facility, allow_partial_order_rejection=False)
         group = FacilityGroupFactory()
         group.facilities.add(brooklyn, facility)
         RoutingRule.objects.create(name=f"Rule {k}", sequence=100 + k, facility_group=group, shipping_methods=["EXPRESS"])
+        ParkedItemPolicy.objects.create(facility_group=group, cancel_after_days=k)
         FacilityMembership.objects.create(user=UserFactory(), facility=brooklyn)
         RejectionReason.objects.create(code=f"CUSTOM{k}", label=f"Custom {k}", inventory_effect="NONE", sequence=200 + k)
         FacilityDailyLoad.objects.create(facility=facility, day=f"2026-11-{k % 28 + 1:02d}", routed_lines=k)
@@ -100,7 +104,8 @@ ADMIN_MODELS = [
     ("inventory", "inventoryadjustment"), ("routing", "routingrule"), ("routing", "routingdecision"),
     ("routing", "facilitydailyload"), ("fulfillment", "order"), ("fulfillment", "orderitem"),
     ("fulfillment", "rejectionreason"), ("fulfillment", "rejection"), ("fulfillment", "rejectionpolicy"),
-    ("fulfillment", "bulkrejection"), ("fulfillment", "facilitymembership"),
+    ("fulfillment", "bulkrejection"), ("fulfillment", "facilitymembership"), ("fulfillment", "parkeditempolicy"),
+    ("fulfillment", "pickupchoice"), ("fulfillment", "notification"),
 ]
 
 

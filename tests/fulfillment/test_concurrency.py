@@ -111,3 +111,45 @@ def test_concurrent_rejections_bouncing_between_stores_do_not_deadlock():
         level = InventoryLevel.objects.get(facility=store, product=product)
         assert (level.quantity_on_hand, level.available_to_promise) == (20, 14)
     assert not levels_not_matching_ledger().exists()
+
+
+def test_a_customer_choice_racing_a_staff_reroute_of_the_same_item_one_wins_the_other_is_told():
+    from fulfillment.errors import ChoiceClosed
+    from fulfillment.models import PickupChoice
+    from fulfillment.services import items_route
+    from fulfillment.services.customer_choice import pickup_choice_apply
+    from routing.models import RoutingRule
+
+    brooklyn = FacilityFactory(code="BROOKLYN", latitude=40.68, longitude=-73.94)
+    manhattan = FacilityFactory(code="MANHATTAN", latitude=40.75, longitude=-73.98)
+    product = ProductFactory()
+    inventory_receive(facility=brooklyn, product=product, quantity=10)
+    inventory_receive(facility=manhattan, product=product, quantity=10)
+    RoutingRule.objects.update(exclude_rejecting_facilities=False)  # staff may route it back to the pickup store
+    outcomes = set()
+    for n in range(4):
+        order = order_create(name=f"#R{n}", customer_name="Ada", customer_email="ada@example.com",
+                             shipping_method="STORE_PICKUP", pickup_facility=brooklyn, ship_to_latitude=40.68,
+                             ship_to_longitude=-73.94, lines=[(product, 1)])
+        item = order.items.get()
+        item_reject(facility=brooklyn, item_id=item.pk, reason_code="INACTIVE_STORE")
+        choice = PickupChoice.objects.get(order_item=item)
+
+        customer, staff = run_together([
+            lambda: pickup_choice_apply(choice_id=choice.pk, action="OTHER_STORE", facility_id=manhattan.pk),
+            lambda: items_route(item_ids=[item.pk]),
+        ])
+        item.refresh_from_db()
+        choice.refresh_from_db()
+        assert item.status == "OPEN"
+        if isinstance(customer, ChoiceClosed):  # staff won: back at Brooklyn, the choice untouched and now refused
+            assert "already taken care of" in customer.message
+            assert staff.routed == 1 and item.facility == brooklyn and choice.is_waiting
+            outcomes.add("staff")
+        else:  # the customer won: at Manhattan; the staff routing found nothing parked and says so
+            assert not isinstance(customer, Exception), customer
+            assert (staff.routed, staff.parked) == (0, 0) and item.facility == manhattan and choice.outcome == "OTHER_STORE"
+            outcomes.add("customer")
+        assert RoutingDecision.objects.filter(order_item=item).exclude(trigger__in=["ORDER_CREATED", "REJECTION"]).count() == 1
+    assert outcomes  # at least one kind of winner observed; both are handled
+    assert not levels_not_matching_ledger().exists()

@@ -340,11 +340,11 @@ def _parked(world, n):
 @pytest.mark.parametrize("n", [5, 50])
 def test_page_queries_do_not_grow_with_parked_items(staff, world, django_assert_max_num_queries, n):
     _parked(world, n)
-    # session, user, count, page, rejections, latest decisions (+ kind counts on the full page)
-    with django_assert_max_num_queries(7):
+    # session, user, count, page, rejections, latest decisions, parked-item policies (+ kind counts on the full page)
+    with django_assert_max_num_queries(8):
         response = staff.get(URL)
     assert len(rows(response)) == min(n + 1, 50)
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(7):
         response = staff.get(URL, {"kind": "no_facility", "product": "e"}, **HX_LIST)
     assert response.status_code == 200
 
@@ -353,7 +353,7 @@ def test_page_queries_do_not_grow_with_parked_items(staff, world, django_assert_
 def test_route_all_queries_do_not_grow_with_parked_items(staff, world, django_assert_max_num_queries, n):
     _parked(world, n)
     inventory_receive(facility=world.manhattan, product=world.tee, quantity=100)
-    with django_assert_max_num_queries(22):  # one routing batch (transaction included) plus the re-rendered list
+    with django_assert_max_num_queries(23):  # one routing batch (transaction included) plus the re-rendered list (with parked-item policies)
         response = staff.post(ROUTE_URL, {"scope": "all"}, **HX)
     tees = (n + 1) // 2
     assert f"Routed {tees} of {n + 1} parked item(s) (MANHATTAN {tees}); still parked: {n + 1 - tees}." in text(response)

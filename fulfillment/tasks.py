@@ -1,0 +1,73 @@
+"""Email leaves here: a django.tasks task that loads one Notification, renders its plain-text and HTML templates and
+sends it with Django's email framework. Services enqueue it with transaction.on_commit, so a rolled-back change
+sends nothing and a failed send never undoes the change. This module imports models only (services import it).
+
+A failed send records the error and is retried up to NOTIFICATION_SEND_ATTEMPTS times: after
+NOTIFICATION_RETRY_SECONDS with a backend that can defer (django-tasks-db), at once with the immediate backend.
+"""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db.models import F
+from django.tasks import task
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from .models import Notification
+
+logger = logging.getLogger(__name__)
+TEMPLATES = {
+    Notification.Kind.PICKUP_REJECTED: "emails/pickup_rejected",
+    Notification.Kind.ITEM_CANCELLED: "emails/item_cancelled",
+    Notification.Kind.CHOICE_CONFIRMED: "emails/choice_confirmed",
+    Notification.Kind.DIGEST: "emails/digest",
+}
+
+
+def notifications_enqueue(notification_ids) -> None:
+    """Hand each notification to the task (call this from transaction.on_commit)."""
+    for notification_id in notification_ids:
+        notification_send.enqueue(notification_id)
+
+
+def render_email(notification: Notification) -> tuple[str, str]:
+    """(plain text, HTML) of a notification."""
+    name = TEMPLATES[notification.kind]
+    context = {**notification.context, "subject": notification.subject, "contact_email": settings.CUSTOMER_SERVICE_EMAIL}
+    return render_to_string(f"{name}.txt", context), render_to_string(f"{name}.html", context)
+
+
+@task()
+def notification_send(notification_id: int) -> str:
+    """Send one notification once: a QUEUED -> SENDING claim makes a second worker (or a repeat) a no-op."""
+    claimed = Notification.objects.filter(pk=notification_id, status=Notification.Status.QUEUED).update(
+        status=Notification.Status.SENDING, attempts=F("attempts") + 1
+    )
+    if not claimed:
+        return "not queued"
+    notification = Notification.objects.get(pk=notification_id)
+    try:
+        text, html = render_email(notification)
+        message = EmailMultiAlternatives(notification.subject, text, settings.DEFAULT_FROM_EMAIL, [notification.recipient])
+        message.attach_alternative(html, "text/html")
+        message.send()
+    except Exception as exc:  # recorded on the notification; the business change it reports stays committed
+        logger.warning("Notification %s failed (attempt %s): %s", notification_id, notification.attempts, exc)
+        retry = notification.attempts < settings.NOTIFICATION_SEND_ATTEMPTS
+        Notification.objects.filter(pk=notification_id).update(
+            status=Notification.Status.QUEUED if retry else Notification.Status.FAILED,
+            error=f"Attempt {notification.attempts}: {type(exc).__name__}: {exc}"[:2000],
+        )
+        if retry:
+            if notification_send.get_backend().supports_defer:
+                notification_send.using(
+                    run_after=timezone.now() + timedelta(seconds=settings.NOTIFICATION_RETRY_SECONDS)
+                ).enqueue(notification_id)
+            else:
+                notification_send.enqueue(notification_id)
+        return "retrying" if retry else "failed"
+    Notification.objects.filter(pk=notification_id).update(status=Notification.Status.SENT, sent_at=timezone.now(), error="")
+    return "sent"
