@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 
 from .models import OrderItem, RejectionPolicy, RejectionReason
 
@@ -337,3 +337,115 @@ def parked_latest_decisions(item_ids) -> dict[int, object]:
         .values_list("latest", flat=True)
     )
     return {d.order_item_id: d for d in RoutingDecision.objects.filter(pk__in=latest_ids)}
+
+
+# --- Inventory invariant (issue #9) ------------------------------------------------------------------------------
+
+
+def levels_breaking_inventory_invariant():
+    """Levels that break the inventory invariant (always empty): `reserved` differs from the sum of the quantities of
+    the OPEN and IN_PROGRESS items at that facility and product, or a quantity differs from the sum of its ledger
+    deltas, or ATP is not max(0, QOH - reserved - unsellable). Each annotated with ``active_reserved``."""
+    from django.db.models import IntegerField, OuterRef, Subquery, Sum, Value
+    from django.db.models.functions import Coalesce
+
+    from inventory.selectors import LEDGER_MATCHES, levels_with_ledger_sums
+
+    active = (
+        OrderItem.objects.filter(
+            facility_id=OuterRef("facility_id"), product_id=OuterRef("product_id"), status__in=OrderItem.REJECTABLE
+        )
+        .order_by()
+        .values("facility_id", "product_id")
+        .annotate(total=Sum("quantity"))
+        .values("total")
+    )
+    return (
+        levels_with_ledger_sums()
+        .annotate(active_reserved=Coalesce(Subquery(active, output_field=IntegerField()), Value(0)))
+        .filter(~LEDGER_MATCHES | ~Q(reserved=F("active_reserved")))
+        .select_related("facility", "product")
+        .order_by("facility__code", "product__sku")
+    )
+
+
+def active_items_without_level():
+    """OPEN / IN_PROGRESS items at a facility that has no inventory level of their product (they reserve nothing:
+    the invariant is broken too)."""
+    from django.db.models import Exists, OuterRef
+
+    from inventory.models import InventoryLevel
+
+    has_level = InventoryLevel.objects.filter(facility_id=OuterRef("facility_id"), product_id=OuterRef("product_id"))
+    return (
+        OrderItem.objects.filter(status__in=OrderItem.REJECTABLE)
+        .exclude(Exists(has_level))
+        .select_related("order", "product", "facility")
+        .order_by("pk")
+    )
+
+
+def inventory_level_items(levels) -> dict[tuple[int, int], list[OrderItem]]:
+    """{(facility id, product id): the level's OPEN and IN_PROGRESS items} for these levels (one query)."""
+    keys = {(lvl.facility_id, lvl.product_id) for lvl in levels}
+    if not keys:
+        return {}
+    condition = Q()
+    for facility_id, product_id in keys:
+        condition |= Q(facility_id=facility_id, product_id=product_id)
+    by_level: dict[tuple[int, int], list[OrderItem]] = {}
+    for item in (
+        OrderItem.objects.filter(condition, status__in=OrderItem.REJECTABLE).select_related("order").order_by("pk")
+    ):
+        by_level.setdefault((item.facility_id, item.product_id), []).append(item)
+    return by_level
+
+
+def dashboard_shortness_consequence(*, item, reason_code: str, policy, after) -> str:
+    """When a rejection would leave the level *short* (other items hold more reserved units than are sellable on hand
+    after it): what happens to those items under the store's policy, in one sentence ("" when it is not short).
+    ``after``: the level's quantities after the rejection (inventory.effects.Quantities)."""
+    from django.db.models import Sum
+
+    if not after.is_short:
+        return ""
+    sellable = after.quantity_on_hand - after.unsellable
+    held = f"Other items here hold {after.reserved} reserved unit{'s' if after.reserved != 1 else ''}"
+    held += f" but only {sellable} sellable {'unit is' if sellable == 1 else 'units are'} on hand"
+    if policy.cascade_not_in_stock and reason_code == "NOT_IN_STOCK":
+        cascaded = (
+            OrderItem.objects.filter(product_id=item.product_id, facility_id=item.facility_id, status=OrderItem.Status.OPEN)
+            .exclude(pk=item.pk)
+            .aggregate(units=Sum("quantity"))["units"]
+            or 0
+        )
+        still_short = max(0, after.shortfall - cascaded)
+        if not still_short:
+            return (
+                f"{held}: the store's policy (cascade by product) rejects those open items too and re-routes them, "
+                "so nothing here is left short."
+            )
+        return (
+            f"{held}: the store's policy (cascade by product) re-routes the open ones; in-progress items keep "
+            f"{still_short} reserved unit{'s' if still_short != 1 else ''} here and show as short until stock "
+            "arrives or they are rejected."
+        )
+    return (
+        f"{held}: this store will be short {after.shortfall}. Those items stay here and show as short on their orders "
+        "until stock arrives or they are rejected (the store's policy does not re-route them)."
+    )
+
+
+def short_levels_of_items(items) -> dict[tuple[int, int], object]:
+    """{(facility id, product id): level} of the *short* levels among the active items' levels (one query): levels
+    holding more reserved units than sellable units on hand. The order page marks those items short."""
+    from inventory.models import InventoryLevel
+
+    keys = {(i.facility_id, i.product_id) for i in items if i.status in OrderItem.REJECTABLE and i.facility_id}
+    if not keys:
+        return {}
+    condition = Q()
+    for facility_id, product_id in keys:
+        condition |= Q(facility_id=facility_id, product_id=product_id)
+    short = InventoryLevel.objects.filter(condition, reserved__gt=F("quantity_on_hand") - F("unsellable"))
+    return {(lvl.facility_id, lvl.product_id): lvl for lvl in short}

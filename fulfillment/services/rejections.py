@@ -75,7 +75,7 @@ def items_reject(
     for req, item in zip(requests, rejected_items):
         book.reject(
             facility.pk, item.product_id, item.quantity, effect=req.reason.inventory_effect, reason_code=req.reason.code,
-            reserved=True, reference=f"{item.order.name} item {item.pk}",
+            reference=f"{item.order.name} item {item.pk}",
         )
     session = routing_session_open(book=book)
     plans = items_place(session=session, items=rejected_items, trigger=RoutingDecision.Trigger.REJECTION, just_rejected=facility.pk)
