@@ -32,11 +32,11 @@ class Command(BaseCommand):
             )
             w("  ledger (oldest first):")
             for row in InventoryAdjustment.objects.filter(level=level).order_by("created_at", "pk"):
-                w(
+                w(" ".join(filter(None, [
                     f"    {row.created_at:%Y-%m-%d %H:%M:%S} {row.kind:<10} QOH {row.qoh_delta:+d} reserved "
-                    f"{row.reserved_delta:+d} unsellable {row.unsellable_delta:+d} ATP {row.atp_delta:+d} "
-                    f"{row.reason} {row.reference}".rstrip()
-                )
+                    f"{row.reserved_delta:+d} unsellable {row.unsellable_delta:+d} ATP {row.atp_delta:+d}",
+                    row.reason, row.reference,
+                ])))
             level_items = items.get((level.facility_id, level.product_id), [])
             w("  active items:" + ("" if level_items else " none"))
             for item in level_items:
