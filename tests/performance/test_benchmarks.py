@@ -63,8 +63,6 @@ def _flagship_items(flagship) -> str:
     return f"facility_id = {int(flagship.pk)} AND status IN ('OPEN', 'IN_PROGRESS')"
 
 
-
-
 # -- pages -------------------------------------------------------------------------------------------------------
 def test_in_progress_page(bench_db, results, flagship, manager):
     client = _client(manager, flagship)
