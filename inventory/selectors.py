@@ -2,11 +2,11 @@
 
 from dataclasses import dataclass
 
-from django.db.models import F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, Greatest
 
 from . import effects
-from .models import InventoryAdjustment, InventoryLevel
+from .models import InventoryLevel
 
 
 @dataclass(frozen=True)
@@ -42,22 +42,14 @@ def level_get(*, facility_id: int, product_id: int) -> InventoryLevel | None:
     return InventoryLevel.objects.filter(facility_id=facility_id, product_id=product_id).first()
 
 
-def _ledger_sum(field: str) -> Coalesce:
-    sums = (
-        InventoryAdjustment.objects.filter(level=OuterRef("pk")).order_by().values("level")
-        .annotate(total=Sum(field)).values("total")
-    )
-    return Coalesce(Subquery(sums, output_field=IntegerField()), Value(0))
-
-
 def levels_with_ledger_sums() -> QuerySet[InventoryLevel]:
     """Levels annotated with the sums of their ledger deltas (ledger_qoh, ledger_reserved, ledger_unsellable,
-    ledger_atp) and with the ATP its formula gives (formula_atp)."""
+    ledger_atp) and with the ATP its formula gives (formula_atp). One grouped query over the ledger."""
     return InventoryLevel.objects.annotate(
-        ledger_qoh=_ledger_sum("qoh_delta"),
-        ledger_reserved=_ledger_sum("reserved_delta"),
-        ledger_unsellable=_ledger_sum("unsellable_delta"),
-        ledger_atp=_ledger_sum("atp_delta"),
+        ledger_qoh=Coalesce(Sum("adjustments__qoh_delta"), Value(0)),
+        ledger_reserved=Coalesce(Sum("adjustments__reserved_delta"), Value(0)),
+        ledger_unsellable=Coalesce(Sum("adjustments__unsellable_delta"), Value(0)),
+        ledger_atp=Coalesce(Sum("adjustments__atp_delta"), Value(0)),
         formula_atp=Greatest(Value(0), F("quantity_on_hand") - F("reserved") - F("unsellable")),
     )
 
@@ -71,7 +63,7 @@ LEDGER_MATCHES = Q(
 def levels_not_matching_ledger() -> QuerySet[InventoryLevel]:
     """Levels whose quantities differ from the sums of their ledger deltas, or whose ATP is not its formula
     (the inventory side of the invariant: always empty). The reservations' side is in fulfillment's selectors."""
-    return levels_with_ledger_sums().exclude(LEDGER_MATCHES)
+    return levels_with_ledger_sums().exclude(LEDGER_MATCHES).order_by("pk")
 
 
 def short_levels() -> QuerySet[InventoryLevel]:

@@ -153,7 +153,7 @@ def test_the_preview_states_the_four_numbers_and_what_shortness_means_under_the_
 def test_invariant_selector_and_check_inventory_name_every_kind_of_break(hoboken):
     hoboken.count(3)
     (item,) = hoboken.pickup_orders("#D1")
-    assert not levels_breaking_inventory_invariant().exists()
+    assert levels_breaking_inventory_invariant() == []
     out = io.StringIO()
     call_command("check_inventory", stdout=out)
     assert "Inventory invariant holds" in out.getvalue()
