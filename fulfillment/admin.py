@@ -9,7 +9,7 @@ services as the associate pages and the commands, and report what happened with 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import ActionLocation
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.html import format_html
@@ -79,24 +79,43 @@ class ReceiveForm(forms.Form):
 class CountForm(forms.Form):
     quantity = forms.IntegerField(
         min_value=0, label="Counted quantity on hand",
-        help_text="The QOH counted on the shelf; ATP follows (reservations stay reserved).",
+        help_text="The QOH counted on the shelf; reservations stay reserved and ATP follows.",
     )
 
 
 def level_line(level: InventoryLevel) -> str:
     return (
         f"{level.facility.code} · {level.product.sku} {level.product.name}: "
-        f"QOH {level.quantity_on_hand}, ATP {level.available_to_promise}"
+        f"QOH {level.quantity_on_hand}, reserved {level.reserved}, unsellable {level.unsellable}, "
+        f"ATP {level.available_to_promise}" + (f" (short {level.shortfall})" if level.is_short else "")
     )
+
+
+class ShortFilter(admin.SimpleListFilter):
+    """Short levels hold more reserved units than sellable units on hand."""
+
+    title = "short"
+    parameter_name = "short"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Short"), ("no", "Not short")]
+
+    def queryset(self, request, queryset):
+        short = Q(reserved__gt=F("quantity_on_hand") - F("unsellable"))
+        if self.value() == "yes":
+            return queryset.filter(short)
+        if self.value() == "no":
+            return queryset.exclude(short)
+        return queryset
 
 
 @admin.register(InventoryLevel)
 class InventoryLevelAdmin(admin.ModelAdmin):
     list_display = (
-        "facility_code", "product_sku", "product_name", "quantity_on_hand", "available_to_promise", "safety_stock",
-        "updated_at",
+        "facility_code", "product_sku", "product_name", "quantity_on_hand", "reserved", "unsellable",
+        "available_to_promise", "short", "safety_stock", "updated_at",
     )
-    list_filter = ("facility",)
+    list_filter = (ShortFilter, "facility")
     search_fields = ("product__sku", "product__name", "product__upc", "facility__code")
     list_select_related = ("facility", "product")
     autocomplete_fields = ("facility", "product")
@@ -104,8 +123,8 @@ class InventoryLevelAdmin(admin.ModelAdmin):
     show_full_result_count = False
 
     def get_readonly_fields(self, request, obj=None):
-        # QOH and ATP never change here: "Receive stock" and "Set counted quantity" go through the ledger.
-        readonly = ["quantity_on_hand", "available_to_promise", "updated_at"]
+        # Quantities never change here: "Receive stock" and "Set counted quantity" go through the ledger.
+        readonly = ["quantity_on_hand", "reserved", "unsellable", "available_to_promise", "updated_at"]
         if obj is not None:
             readonly += ["facility", "product"]
         return readonly
@@ -124,6 +143,10 @@ class InventoryLevelAdmin(admin.ModelAdmin):
     @admin.display(description="Product", ordering="product__name")
     def product_name(self, obj):
         return obj.product.name
+
+    @admin.display(description="Short")
+    def short(self, obj):
+        return f"short {obj.shortfall}" if obj.is_short else ""
 
     def has_stock_permission(self, request):
         return request.user.has_perm("inventory.change_inventorylevel")
@@ -150,7 +173,7 @@ class InventoryLevelAdmin(admin.ModelAdmin):
             return None
         return render_action_form(
             self, request, queryset, form=form, title="Receive stock", submit_label="Receive",
-            intro="Adds the quantity to QOH and ATP of each level, writes a RECEIPT ledger row, and routes the product's "
+            intro="Adds the quantity to QOH of each level (ATP follows), writes a RECEIPT ledger row, and routes the product's "
             "parked items at once.",
             describe=level_line,
         )
@@ -179,7 +202,7 @@ class InventoryLevelAdmin(admin.ModelAdmin):
             return None
         return render_action_form(
             self, request, queryset, form=form, title="Set counted quantity", submit_label="Set quantity",
-            intro="Sets QOH to the counted quantity through a COUNT ledger row; parked items of the product are routed "
+            intro="Sets QOH to the counted quantity through a COUNT ledger row (reserved units stay reserved); parked items of the product are routed "
             "again afterwards.",
             describe=level_line,
         )

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 
 from routing.models import ParkedKind
 
@@ -481,3 +481,123 @@ def operations_digest(*, day, now=None) -> dict:
         "waiting_total": waiting_qs.count(),
         "cancelled": cancelled,
     }
+
+
+# --- Inventory invariant (issue #9) ------------------------------------------------------------------------------
+
+
+def levels_breaking_inventory_invariant() -> list:
+    """Levels that break the inventory invariant (always empty): `reserved` differs from the sum of the quantities of
+    the OPEN and IN_PROGRESS items at that facility and product, or a quantity differs from the sum of its ledger
+    deltas, or ATP is not max(0, QOH - reserved - unsellable). Each annotated with ``active_reserved`` and the ledger
+    sums. Three queries whatever the size (two grouped scans and the broken levels), so it also runs on volume data."""
+    from django.db.models import Sum
+
+    from inventory.models import InventoryLevel
+    from inventory.selectors import levels_not_matching_ledger, levels_with_ledger_sums
+
+    active = {
+        (facility_id, product_id): total
+        for facility_id, product_id, total in OrderItem.objects.filter(status__in=OrderItem.REJECTABLE)
+        .order_by()
+        .values("facility_id", "product_id")
+        .annotate(total=Sum("quantity"))
+        .values_list("facility_id", "product_id", "total")
+    }
+    broken_ids = set(levels_not_matching_ledger().values_list("pk", flat=True))
+    for pk, facility_id, product_id, reserved in InventoryLevel.objects.values_list(
+        "pk", "facility_id", "product_id", "reserved"
+    ).iterator(chunk_size=10_000):
+        if reserved != active.get((facility_id, product_id), 0):
+            broken_ids.add(pk)
+    if not broken_ids:
+        return []
+    levels = list(
+        levels_with_ledger_sums().filter(pk__in=broken_ids).select_related("facility", "product")
+        .order_by("facility__code", "product__sku")
+    )
+    for level in levels:
+        level.active_reserved = active.get((level.facility_id, level.product_id), 0)
+    return levels
+
+
+def active_items_without_level():
+    """OPEN / IN_PROGRESS items at a facility that has no inventory level of their product (they reserve nothing:
+    the invariant is broken too)."""
+    from django.db.models import Exists, OuterRef
+
+    from inventory.models import InventoryLevel
+
+    has_level = InventoryLevel.objects.filter(facility_id=OuterRef("facility_id"), product_id=OuterRef("product_id"))
+    return (
+        OrderItem.objects.filter(status__in=OrderItem.REJECTABLE)
+        .exclude(Exists(has_level))
+        .select_related("order", "product", "facility")
+        .order_by("pk")
+    )
+
+
+def inventory_level_items(levels) -> dict[tuple[int, int], list[OrderItem]]:
+    """{(facility id, product id): the level's OPEN and IN_PROGRESS items} for these levels (one query)."""
+    keys = {(lvl.facility_id, lvl.product_id) for lvl in levels}
+    if not keys:
+        return {}
+    condition = Q()
+    for facility_id, product_id in keys:
+        condition |= Q(facility_id=facility_id, product_id=product_id)
+    by_level: dict[tuple[int, int], list[OrderItem]] = {}
+    for item in (
+        OrderItem.objects.filter(condition, status__in=OrderItem.REJECTABLE).select_related("order").order_by("pk")
+    ):
+        by_level.setdefault((item.facility_id, item.product_id), []).append(item)
+    return by_level
+
+
+def dashboard_shortness_consequence(*, item, reason_code: str, policy, after) -> str:
+    """When a rejection would leave the level *short* (other items hold more reserved units than are sellable on hand
+    after it): what happens to those items under the store's policy, in one sentence ("" when it is not short).
+    ``after``: the level's quantities after the rejection (inventory.effects.Quantities)."""
+    from django.db.models import Sum
+
+    if not after.is_short:
+        return ""
+    sellable = after.quantity_on_hand - after.unsellable
+    held = f"Other items here hold {after.reserved} reserved unit{'s' if after.reserved != 1 else ''}"
+    held += f" but only {sellable} sellable {'unit is' if sellable == 1 else 'units are'} on hand"
+    if policies.cascades(reason_code=reason_code, policy=policy):
+        cascaded = (
+            OrderItem.objects.filter(product_id=item.product_id, facility_id=item.facility_id, status=OrderItem.Status.OPEN)
+            .exclude(pk=item.pk)
+            .aggregate(units=Sum("quantity"))["units"]
+            or 0
+        )
+        still_short = max(0, after.shortfall - cascaded)
+        if not still_short:
+            return (
+                f"{held}: the store's policy (cascade by product) rejects those open items too and re-routes them, "
+                "so nothing here is left short."
+            )
+        return (
+            f"{held}: the store's policy (cascade by product) re-routes the open ones; in-progress items keep "
+            f"{still_short} reserved unit{'s' if still_short != 1 else ''} here and show as short until stock "
+            "arrives or they are rejected."
+        )
+    return (
+        f"{held}: this store will be short {after.shortfall}. Those items stay here and show as short on their orders "
+        "until stock arrives or they are rejected (the store's policy does not re-route them)."
+    )
+
+
+def short_levels_of_items(items) -> dict[tuple[int, int], object]:
+    """{(facility id, product id): level} of the *short* levels among the active items' levels (one query): levels
+    holding more reserved units than sellable units on hand. The order page marks those items short."""
+    from inventory.models import InventoryLevel
+
+    keys = {(i.facility_id, i.product_id) for i in items if i.status in OrderItem.REJECTABLE and i.facility_id}
+    if not keys:
+        return {}
+    condition = Q()
+    for facility_id, product_id in keys:
+        condition |= Q(facility_id=facility_id, product_id=product_id)
+    short = InventoryLevel.objects.filter(condition, reserved__gt=F("quantity_on_hand") - F("unsellable"))
+    return {(lvl.facility_id, lvl.product_id): lvl for lvl in short}

@@ -74,7 +74,8 @@ class InventoryAdjustmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The append-only ledger: read-only."""
 
     list_display = (
-        "created_at", "facility_code", "product_sku", "kind", "qoh_delta", "atp_delta", "reason", "reference", "created_by",
+        "created_at", "facility_code", "product_sku", "kind", "qoh_delta", "reserved_delta", "unsellable_delta", "atp_delta",
+        "reason", "reference", "created_by",
     )
     list_filter = ("kind", "reason", "level__facility", "created_at")
     search_fields = ("level__product__sku", "level__product__name", "level__facility__code", "reference", "reason")

@@ -15,14 +15,6 @@ from collections.abc import Iterable
 from .models import InventoryLevel
 
 
-def lock_levels_for_products(product_ids: Iterable[int]) -> list[InventoryLevel]:
-    """Lock every facility's level of these products (FOR UPDATE, pk order) and return them."""
-    ids = sorted(set(product_ids))
-    if not ids:
-        return []
-    return list(InventoryLevel.objects.select_for_update().filter(product_id__in=ids).order_by("pk"))
-
-
 def lock_levels(level_ids: Iterable[int]) -> list[InventoryLevel]:
     """Lock these levels (FOR UPDATE, pk order, waiting for other transactions) and return them."""
     ids = sorted(set(level_ids))

@@ -2,7 +2,10 @@
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Greatest
+
+from . import effects
 
 
 class Facility(models.Model):
@@ -68,7 +71,11 @@ class InventoryLevel(models.Model):
     facility = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="inventory_levels")
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="inventory_levels")
     quantity_on_hand = models.IntegerField(default=0)
-    available_to_promise = models.IntegerField(default=0)
+    reserved = models.IntegerField(default=0, help_text="Units promised to the open and in-progress items here.")
+    unsellable = models.IntegerField(default=0, help_text="Units on hand that cannot be sold (damaged, worn display).")
+    available_to_promise = models.IntegerField(
+        default=0, help_text="Always max(0, on hand - reserved - unsellable); stored for reads."
+    )
     safety_stock = models.PositiveIntegerField(
         null=True, blank=True, help_text="Overrides the facility's safety stock for this product; empty = facility's."
     )
@@ -82,15 +89,40 @@ class InventoryLevel(models.Model):
             models.CheckConstraint(
                 condition=Q(available_to_promise__lte=F("quantity_on_hand")), name="inventory_level_atp_within_qoh"
             ),
+            models.CheckConstraint(condition=Q(quantity_on_hand__gte=0), name="inventory_level_qoh_not_negative"),
+            models.CheckConstraint(condition=Q(reserved__gte=0), name="inventory_level_reserved_not_negative"),
+            models.CheckConstraint(condition=Q(unsellable__gte=0), name="inventory_level_unsellable_not_negative"),
+            models.CheckConstraint(
+                condition=Q(unsellable__lte=F("quantity_on_hand")), name="inventory_level_unsellable_within_qoh"
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    available_to_promise=Greatest(Value(0), F("quantity_on_hand") - F("reserved") - F("unsellable"))
+                ),
+                name="inventory_level_atp_formula",
+            ),
         ]
         indexes = [models.Index(fields=["product", "facility"], name="inventory_level_product_idx")]
 
     def __str__(self) -> str:
-        return f"{self.product_id}@{self.facility_id}: QOH {self.quantity_on_hand}, ATP {self.available_to_promise}"
+        return (
+            f"{self.product_id}@{self.facility_id}: QOH {self.quantity_on_hand}, reserved {self.reserved}, "
+            f"unsellable {self.unsellable}, ATP {self.available_to_promise}"
+        )
+
+    @property
+    def shortfall(self) -> int:
+        """Reserved units beyond the sellable units on hand (> 0: the level is short)."""
+        return effects.shortfall(quantity_on_hand=self.quantity_on_hand, reserved=self.reserved, unsellable=self.unsellable)
+
+    @property
+    def is_short(self) -> bool:
+        return self.shortfall > 0
 
 
 class InventoryAdjustment(models.Model):
-    """Append-only ledger: one row per change of a level; the sums of the deltas equal the level."""
+    """Append-only ledger: one row per change of a level; for every level the sums of the QOH, reserved, unsellable
+    and ATP deltas equal its stored quantities."""
 
     class Kind(models.TextChoices):
         RECEIPT = "RECEIPT", "Receipt"
@@ -99,10 +131,14 @@ class InventoryAdjustment(models.Model):
         REJECTION = "REJECTION", "Rejection"
         COUNT = "COUNT", "Count"
         FULFILL = "FULFILL", "Fulfil (shipped)"
+        FOUND = "FOUND", "Found (shipped more than was counted)"
+        CORRECTION = "CORRECTION", "Correction (data migration)"
 
     level = models.ForeignKey(InventoryLevel, on_delete=models.PROTECT, related_name="adjustments")
     atp_delta = models.IntegerField(default=0)
     qoh_delta = models.IntegerField(default=0)
+    reserved_delta = models.IntegerField(default=0)
+    unsellable_delta = models.IntegerField(default=0)
     kind = models.CharField(max_length=16, choices=Kind.choices)
     reason = models.CharField(max_length=40, blank=True, help_text="Rejection reason code when a rejection caused it.")
     reference = models.CharField(max_length=120, blank=True)
@@ -114,4 +150,7 @@ class InventoryAdjustment(models.Model):
         indexes = [models.Index(fields=["level", "created_at"], name="inventory_adjustment_level_idx")]
 
     def __str__(self) -> str:
-        return f"{self.kind} ATP {self.atp_delta:+d} QOH {self.qoh_delta:+d}"
+        return (
+            f"{self.kind} QOH {self.qoh_delta:+d} reserved {self.reserved_delta:+d} "
+            f"unsellable {self.unsellable_delta:+d} ATP {self.atp_delta:+d}"
+        )

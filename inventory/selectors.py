@@ -2,8 +2,8 @@
 
 from dataclasses import dataclass
 
-from django.db.models import F, QuerySet, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import F, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce, Greatest
 
 from . import effects
 from .models import InventoryLevel
@@ -12,22 +12,29 @@ from .stock import LevelRow, StockSnapshot
 
 @dataclass(frozen=True)
 class EffectPreview:
-    qoh_before: int
-    qoh_after: int
-    atp_before: int
-    atp_after: int
+    before: effects.Quantities
+    after: effects.Quantities
     sentence: str
 
+    @property
+    def rows(self) -> list[tuple[str, int, int]]:
+        """(label, before, after) for on hand, reserved, unsellable and available, in the order the page shows them."""
+        b, a = self.before, self.after
+        return [
+            ("On hand (QOH)", b.quantity_on_hand, a.quantity_on_hand),
+            ("Reserved", b.reserved, a.reserved),
+            ("Unsellable", b.unsellable, a.unsellable),
+            ("Available (ATP)", b.available_to_promise, a.available_to_promise),
+        ]
 
-def rejection_effect_preview(*, quantity_on_hand: int, available_to_promise: int, quantity: int, effect: str, reserved: bool = True) -> EffectPreview:
+
+def rejection_effect_preview(*, quantity_on_hand: int, reserved: int, unsellable: int, quantity: int, effect: str) -> EffectPreview:
     """What rejecting `quantity` units for a reason with `effect` will do at the store, before it happens."""
     outcome = effects.rejection_outcome(
-        quantity_on_hand=quantity_on_hand, available_to_promise=available_to_promise,
-        quantity=quantity, effect=effect, reserved=reserved,
+        quantity_on_hand=quantity_on_hand, reserved=reserved, unsellable=unsellable, quantity=quantity, effect=effect
     )
     return EffectPreview(
-        qoh_before=outcome.qoh_before, qoh_after=outcome.qoh_after,
-        atp_before=outcome.atp_before, atp_after=outcome.atp_after,
+        before=outcome.before, after=outcome.after,
         sentence=effects.describe_rejection_outcome(outcome, effect=effect, quantity=quantity),
     )
 
@@ -44,12 +51,30 @@ def level_get(*, facility_id: int, product_id: int) -> InventoryLevel | None:
     return InventoryLevel.objects.filter(facility_id=facility_id, product_id=product_id).first()
 
 
-def levels_not_matching_ledger() -> QuerySet[InventoryLevel]:
-    """Levels whose QOH/ATP differ from the sums of their ledger deltas (the ledger invariant: always empty)."""
-    return (
-        InventoryLevel.objects.annotate(
-            ledger_qoh=Coalesce(Sum("adjustments__qoh_delta"), Value(0)),
-            ledger_atp=Coalesce(Sum("adjustments__atp_delta"), Value(0)),
-        )
-        .exclude(quantity_on_hand=F("ledger_qoh"), available_to_promise=F("ledger_atp"))
+def levels_with_ledger_sums() -> QuerySet[InventoryLevel]:
+    """Levels annotated with the sums of their ledger deltas (ledger_qoh, ledger_reserved, ledger_unsellable,
+    ledger_atp) and with the ATP its formula gives (formula_atp). One grouped query over the ledger."""
+    return InventoryLevel.objects.annotate(
+        ledger_qoh=Coalesce(Sum("adjustments__qoh_delta"), Value(0)),
+        ledger_reserved=Coalesce(Sum("adjustments__reserved_delta"), Value(0)),
+        ledger_unsellable=Coalesce(Sum("adjustments__unsellable_delta"), Value(0)),
+        ledger_atp=Coalesce(Sum("adjustments__atp_delta"), Value(0)),
+        formula_atp=Greatest(Value(0), F("quantity_on_hand") - F("reserved") - F("unsellable")),
     )
+
+
+LEDGER_MATCHES = Q(
+    quantity_on_hand=F("ledger_qoh"), reserved=F("ledger_reserved"), unsellable=F("ledger_unsellable"),
+    available_to_promise=F("ledger_atp"),
+) & Q(available_to_promise=F("formula_atp"))
+
+
+def levels_not_matching_ledger() -> QuerySet[InventoryLevel]:
+    """Levels whose quantities differ from the sums of their ledger deltas, or whose ATP is not its formula
+    (the inventory side of the invariant: always empty). The reservations' side is in fulfillment's selectors."""
+    return levels_with_ledger_sums().exclude(LEDGER_MATCHES).order_by("pk")
+
+
+def short_levels() -> QuerySet[InventoryLevel]:
+    """Levels holding more reserved units than sellable units on hand."""
+    return InventoryLevel.objects.filter(reserved__gt=F("quantity_on_hand") - F("unsellable"))

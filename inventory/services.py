@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from . import effects
 from .bulk import bulk_update_rows
-from .locks import lock_levels, lock_levels_for_products, lock_levels_unless_busy
+from .locks import lock_levels, lock_levels_unless_busy
 from .models import Facility, InventoryAdjustment, InventoryLevel, Product
 
 Kind = InventoryAdjustment.Kind
@@ -44,68 +44,93 @@ class InventoryBook:
                 self._by_product.setdefault(pid, []).append(lvl)
         return self._by_product.get(product_id, [])
 
-    def record(self, level: InventoryLevel, *, atp_delta: int, qoh_delta: int, kind: str, reason: str = "", reference: str = ""):
-        level.available_to_promise += atp_delta
-        level.quantity_on_hand += qoh_delta
-        if not 0 <= level.available_to_promise <= level.quantity_on_hand:
+    def record(
+        self, level: InventoryLevel, *, kind: str, qoh_delta: int = 0, reserved_delta: int = 0, unsellable_delta: int = 0,
+        reason: str = "", reference: str = "",
+    ) -> None:
+        """Change the stored quantities of a level; ATP follows its formula. One ledger row with all four deltas."""
+        quantity_on_hand = level.quantity_on_hand + qoh_delta
+        reserved = level.reserved + reserved_delta
+        unsellable = level.unsellable + unsellable_delta
+        if quantity_on_hand < 0 or reserved < 0 or not 0 <= unsellable <= quantity_on_hand:
             raise InventoryError(
                 f"Inventory of product {level.product_id} at facility {level.facility_id} would become "
-                f"QOH {level.quantity_on_hand}, ATP {level.available_to_promise}."
+                f"on hand {quantity_on_hand}, reserved {reserved}, unsellable {unsellable}."
             )
+        atp = effects.available_to_promise(quantity_on_hand=quantity_on_hand, reserved=reserved, unsellable=unsellable)
+        atp_delta = atp - level.available_to_promise
+        level.quantity_on_hand, level.reserved, level.unsellable, level.available_to_promise = (
+            quantity_on_hand, reserved, unsellable, atp,
+        )
         self._dirty[level.pk] = level
         self._ledger.append(
             InventoryAdjustment(
-                level=level, atp_delta=atp_delta, qoh_delta=qoh_delta, kind=kind, reason=reason,
-                reference=reference[:120], created_by=self.user if getattr(self.user, "pk", None) else None,
+                level=level, atp_delta=atp_delta, qoh_delta=qoh_delta, reserved_delta=reserved_delta,
+                unsellable_delta=unsellable_delta, kind=kind, reason=reason, reference=reference[:120],
+                created_by=self.user if getattr(self.user, "pk", None) else None,
             )
         )
 
     def reserve(self, facility_id: int, product_id: int, quantity: int, *, held_back: int = 0, reference: str = "") -> bool:
-        """Take `quantity` units of ATP (keeping `held_back` units of safety stock); False when there are not enough."""
+        """Promise `quantity` units of ATP to an item (keeping `held_back` units of safety stock); False when there are
+        not enough."""
         level = self.level(facility_id, product_id)
         if level is None or level.available_to_promise - held_back < quantity:
             return False
-        self.record(level, atp_delta=-quantity, qoh_delta=0, kind=Kind.RESERVE, reference=reference)
+        self.record(level, reserved_delta=quantity, kind=Kind.RESERVE, reference=reference)
         return True
 
-    def release(self, facility_id: int, product_id: int, quantity: int, *, reference: str = "") -> int:
-        """Give reserved units back to ATP, capped at QOH. Returns the delta actually applied."""
+    def release(self, facility_id: int, product_id: int, quantity: int, *, reason: str = "", reference: str = "") -> None:
+        """An item no longer holds its `quantity` reserved units here."""
         level = self.level(facility_id, product_id)
-        if level is None:
-            return 0
-        after = effects.release(
-            quantity_on_hand=level.quantity_on_hand, available_to_promise=level.available_to_promise, quantity=quantity
-        )
-        delta = after - level.available_to_promise
-        if delta:
-            self.record(level, atp_delta=delta, qoh_delta=0, kind=Kind.RELEASE, reference=reference)
-        return delta
+        if level is None or level.reserved < quantity:
+            raise InventoryError(
+                f"Product {product_id} at facility {facility_id} holds fewer reserved units than the {quantity} released."
+            )
+        self.record(level, reserved_delta=-quantity, kind=Kind.RELEASE, reason=reason, reference=reference)
 
-    def reject(self, facility_id: int, product_id: int, quantity: int, *, effect: str, reason_code: str, reserved: bool, reference: str = ""):
-        """Release the item's reservation (if it holds one) and apply the rejection reason's effect: two ledger rows."""
+    def reject(self, facility_id: int, product_id: int, quantity: int, *, effect: str, reason_code: str, reference: str = ""):
+        """Release the item's reservation, then apply the rejection reason's effect: two ledger rows."""
+        self.release(facility_id, product_id, quantity, reason=reason_code, reference=reference)
         level = self.level(facility_id, product_id)
-        if level is None:
-            return None
         outcome = effects.rejection_outcome(
-            quantity_on_hand=level.quantity_on_hand, available_to_promise=level.available_to_promise,
-            quantity=quantity, effect=effect, reserved=reserved,
+            quantity_on_hand=level.quantity_on_hand, reserved=level.reserved + quantity, unsellable=level.unsellable,
+            quantity=quantity, effect=effect,
         )
-        if outcome.release_delta:
-            self.record(level, atp_delta=outcome.release_delta, qoh_delta=0, kind=Kind.RELEASE, reason=reason_code, reference=reference)
         self.record(
-            level, atp_delta=outcome.effect_atp_delta, qoh_delta=outcome.effect_qoh_delta,
+            level, qoh_delta=outcome.effect_qoh_delta, unsellable_delta=outcome.effect_unsellable_delta,
             kind=Kind.REJECTION, reason=reason_code, reference=reference,
         )
         return outcome
 
-    def fulfil(self, facility_id: int, product_id: int, quantity: int, *, reference: str = ""):
-        """Shipped: the reserved units leave the shelf (QOH -= quantity; ATP already excluded them)."""
+    def fulfil(self, facility_id: int, product_id: int, quantity: int, *, reference: str = "") -> None:
+        """Shipped: the item's units leave the shelf and its reservation (a FULFILL row: QOH and reserved - quantity).
+
+        When fewer units were on hand than were shipped, the count was wrong: the missing units are first recorded as
+        FOUND (QOH + difference, same reference), so QOH stops at 0, never a silent skip."""
         level = self.level(facility_id, product_id)
-        if level is None:
-            return
-        qoh_delta = -min(quantity, level.quantity_on_hand - level.available_to_promise)
-        if qoh_delta:
-            self.record(level, atp_delta=0, qoh_delta=qoh_delta, kind=Kind.FULFILL, reference=reference)
+        if level is None or level.reserved < quantity:
+            raise InventoryError(
+                f"Product {product_id} at facility {facility_id} holds fewer reserved units than the {quantity} shipped."
+            )
+        found = quantity - level.quantity_on_hand
+        if found > 0:
+            self.record(level, qoh_delta=found, kind=Kind.FOUND, reference=reference)
+        left = level.quantity_on_hand - quantity
+        self.record(
+            level, qoh_delta=-quantity, reserved_delta=-quantity, unsellable_delta=min(0, left - level.unsellable),
+            kind=Kind.FULFILL, reference=reference,
+        )
+
+    def receive(self, level: InventoryLevel, quantity: int, *, reference: str = "") -> None:
+        self.record(level, qoh_delta=quantity, kind=Kind.RECEIPT, reference=reference)
+
+    def count(self, level: InventoryLevel, quantity_on_hand: int, *, reference: str = "") -> None:
+        """A physical count sets QOH (unsellable units stay counted, up to what is on hand); `reserved` never changes."""
+        qoh_delta = quantity_on_hand - level.quantity_on_hand
+        unsellable_delta = min(0, quantity_on_hand - level.unsellable)
+        if qoh_delta or unsellable_delta:
+            self.record(level, qoh_delta=qoh_delta, unsellable_delta=unsellable_delta, kind=Kind.COUNT, reference=reference)
 
     def lock_more(self, level_ids: Iterable[int]) -> set[int]:
         """Lock more levels into the book, skipping those another transaction holds; returns the ids now held.
@@ -130,23 +155,9 @@ def _bulk_update_levels(levels: list[InventoryLevel]) -> None:
     now = timezone.now()
     for level in levels:
         level.updated_at = now
-    bulk_update_rows(InventoryLevel, levels, ["quantity_on_hand", "available_to_promise", "updated_at"])
-
-
-def inventory_book_open(*, product_ids: Iterable[int], user=None, ensure: Iterable[tuple[int, int]] = ()) -> InventoryBook:
-    """Lock all levels of these products (creating the (facility, product) levels in `ensure` first) and return a book."""
-    ensure = set(ensure)
-    product_ids = set(product_ids) | {pid for _, pid in ensure}
-    levels = lock_levels_for_products(product_ids)
-    # The levels to ensure usually exist (a rejected item held a reservation there): look in what was just locked,
-    # and only create (then lock again, pk order) the missing ones — one query less per rejection or batch.
-    missing = ensure - {(lvl.facility_id, lvl.product_id) for lvl in levels}
-    if missing:
-        InventoryLevel.objects.bulk_create(
-            [InventoryLevel(facility_id=f, product_id=p) for f, p in sorted(missing)], ignore_conflicts=True
-        )
-        levels = lock_levels_for_products(product_ids)
-    return InventoryBook(levels={(lvl.facility_id, lvl.product_id): lvl for lvl in levels}, user=user)
+    bulk_update_rows(
+        InventoryLevel, levels, ["quantity_on_hand", "reserved", "unsellable", "available_to_promise", "updated_at"]
+    )
 
 
 def levels_ensure(*, keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], int]:
@@ -176,29 +187,30 @@ def inventory_book_lock(*, level_ids: Iterable[int], user=None) -> InventoryBook
     return InventoryBook(levels={(lvl.facility_id, lvl.product_id): lvl for lvl in levels}, user=user)
 
 
+def _one_level_book(facility: Facility, product: Product, user) -> InventoryBook:
+    """A book over the one level a receipt or a count changes (created when missing), locked."""
+    return inventory_book_lock(level_ids=levels_ensure(keys={(facility.pk, product.pk)}).values(), user=user)
+
+
 @transaction.atomic
 def inventory_receive(*, facility: Facility, product: Product, quantity: int, user=None, reference: str = "") -> InventoryLevel:
-    """Units arrived: QOH and ATP both go up by `quantity`."""
+    """Units arrived: QOH (and with it ATP) goes up by `quantity`."""
     if quantity <= 0:
         raise InventoryError("A receipt needs a quantity of at least 1.")
-    book = inventory_book_open(product_ids=[product.pk], user=user, ensure=[(facility.pk, product.pk)])
+    book = _one_level_book(facility, product, user)
     level = book.level(facility.pk, product.pk)
-    book.record(level, atp_delta=quantity, qoh_delta=quantity, kind=Kind.RECEIPT, reference=reference or "receipt")
+    book.receive(level, quantity, reference=reference or "receipt")
     book.flush()
     return level
 
 
 @transaction.atomic
 def inventory_count_set(*, facility: Facility, product: Product, quantity_on_hand: int, user=None, reference: str = "") -> InventoryLevel:
-    """A physical count: QOH becomes the counted quantity; ATP moves by the same difference (never below 0 or above QOH)."""
+    """A physical count: QOH becomes the counted quantity, reservations stay, ATP follows its formula."""
     if quantity_on_hand < 0:
         raise InventoryError("A counted quantity cannot be negative.")
-    book = inventory_book_open(product_ids=[product.pk], user=user, ensure=[(facility.pk, product.pk)])
+    book = _one_level_book(facility, product, user)
     level = book.level(facility.pk, product.pk)
-    qoh_delta = quantity_on_hand - level.quantity_on_hand
-    new_atp = max(0, min(quantity_on_hand, level.available_to_promise + qoh_delta))
-    atp_delta = new_atp - level.available_to_promise
-    if qoh_delta or atp_delta:
-        book.record(level, atp_delta=atp_delta, qoh_delta=qoh_delta, kind=Kind.COUNT, reference=reference or "count")
-        book.flush()
+    book.count(level, quantity_on_hand, reference=reference or "count")
+    book.flush()
     return level

@@ -60,7 +60,9 @@ class InventoryLevelFactory(factory.django.DjangoModelFactory):
     facility = factory.SubFactory(FacilityFactory)
     product = factory.SubFactory(ProductFactory)
     quantity_on_hand = 10
-    available_to_promise = 10
+    reserved = 0
+    unsellable = 0
+    available_to_promise = factory.LazyAttribute(lambda lvl: max(0, lvl.quantity_on_hand - lvl.reserved - lvl.unsellable))
 
 
 class OrderFactory(factory.django.DjangoModelFactory):

@@ -76,7 +76,7 @@ def rejections_apply(
         for req, item in zip(requests, rejected_items):
             book.reject(
                 facility.pk, item.product_id, item.quantity, effect=req.reason.inventory_effect,
-                reason_code=req.reason.code, reserved=True, reference=f"{item.order.name} item {item.pk}",
+                reason_code=req.reason.code, reference=f"{item.order.name} item {item.pk}",
             )
 
     plans = items_place(

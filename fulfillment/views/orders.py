@@ -108,6 +108,9 @@ def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
     if order is None:
         raise Http404("No such order at this store.")
     items = list(order.items.all())
+    short = selectors.short_levels_of_items(items)
+    for item in items:
+        item.short_level = short.get((item.facility_id, item.product_id))
     return render(
         request,
         "fulfillment/order_detail.html",

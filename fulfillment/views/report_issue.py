@@ -46,17 +46,22 @@ def _preview_context(request: HttpRequest, item: OrderItem, form: ReportIssueFor
     level = selectors.dashboard_inventory_level(facility=request.facility, product=item.product)
     preview = None
     consequences: list[str] = []
+    shortness = ""
     rest_stays = quantity < item.quantity
     if reason is not None:
         policy = selectors.rejection_policy_for(request.facility)
         preview = rejection_effect_preview(
             quantity_on_hand=level.quantity_on_hand if level else 0,
-            available_to_promise=level.available_to_promise if level else 0,
+            reserved=level.reserved if level else quantity,
+            unsellable=level.unsellable if level else 0,
             quantity=quantity,
             effect=reason.inventory_effect,
         )
         plan = selectors.dashboard_rejection_plan(item=item, reason_code=reason.code, policy=policy, quantity=quantity)
         consequences = plan.sentences()
+        shortness = selectors.dashboard_shortness_consequence(
+            item=item, reason_code=reason.code, policy=policy, after=preview.after
+        )
         rest_stays = plan.units_staying > 0
     return {
         "item": item,
@@ -65,6 +70,7 @@ def _preview_context(request: HttpRequest, item: OrderItem, form: ReportIssueFor
         "quantity": quantity,
         "preview": preview,
         "consequences": consequences,
+        "shortness": shortness,
         "splits": rest_stays,
         "remaining": item.quantity - quantity,
     }

@@ -49,7 +49,10 @@ def test_associate_searches_reports_an_issue_and_sees_the_item_leave(page, login
     expect(reason).to_be_focused()
     expect(mug_row.get_by_label("Quantity")).to_have_value("2")
     reason.select_option(label="Damaged")
-    expect(mug_row.locator(".preview-sentence")).to_have_text("QOH stays 12; ATP 9 -> 9: 2 units counted as unsellable.")
+    expect(mug_row.locator(".preview-sentence")).to_contain_text("on hand stays 12; reserved ")
+    expect(mug_row.locator(".preview-sentence")).to_contain_text(
+        "unsellable 0 -> 2; available stays 9: 2 units counted as unsellable."
+    )
     mug_row.get_by_role("button", name="Save").click()
 
     # The item leaves without a reload, the counts are unchanged for this order (the tee is still here), a message says where.
@@ -72,7 +75,7 @@ def test_associate_searches_reports_an_issue_and_sees_the_item_leave(page, login
     tee_row.get_by_label("Reason").select_option(label="Mismatch")
     expect(tee_row.locator(".preview-sentence")).to_contain_text("1 unit removed from stock")
     tee_row.get_by_label("Reason").select_option(label="Not in stock")
-    expect(tee_row.locator(".preview-sentence")).to_contain_text("QOH 12 -> 0; ATP")
+    expect(tee_row.locator(".preview-sentence")).to_contain_text("on hand 12 -> 0; reserved")
     tee_row.get_by_role("button", name="Save").click()
     expect(page.locator(f"#order-{order.pk}")).to_have_count(0)
     expect(tab_count(page, "open")).to_contain_text("4")

@@ -21,10 +21,10 @@ from fulfillment.models import (
 )
 from fulfillment.services import facility_reject_all, item_reject, order_create
 from inventory.models import FacilityGroup, InventoryAdjustment, InventoryLevel
-from inventory.selectors import levels_not_matching_ledger
 from inventory.services import inventory_receive
 from routing.models import FacilityDailyLoad, RoutingDecision, RoutingRule
 from tests.factories import FacilityFactory, FacilityGroupFactory, ProductFactory, UserFactory
+from tests.support import assert_inventory_invariant
 
 pytestmark = pytest.mark.django_db
 
@@ -182,7 +182,7 @@ def test_inventory_level_quantities_cannot_be_edited_directly(admin_client, stor
     assert response.status_code == 302
     level.refresh_from_db()
     assert (level.quantity_on_hand, level.available_to_promise, level.safety_stock) == (7, 7, 2)
-    assert not levels_not_matching_ledger().exists()
+    assert_inventory_invariant()
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -246,7 +246,7 @@ def test_reject_action_applies_the_reason_table_and_reports(admin_client, stores
     (message,) = messages_of(response)
     assert f"Rejected 1 item(s) as “{reason.label}”" in message
     assert "Re-routed: 1 (MANHATTAN 1); parked: 0." in message
-    assert not levels_not_matching_ledger().exists()
+    assert_inventory_invariant()
 
 
 def test_reject_action_reports_parked_rerouted_and_conflicts(admin_client, stores):
@@ -370,7 +370,7 @@ def test_receive_stock_action_writes_the_ledger_and_routes_parked_items(admin_cl
     assert level.adjustments.filter(kind="RECEIPT", qoh_delta=4, created_by__username="admin").exists()
     parked.refresh_from_db()
     assert parked.status == "OPEN"
-    assert not levels_not_matching_ledger().exists()
+    assert_inventory_invariant()
 
 
 def test_set_counted_quantity_action_from_the_change_form(admin_client, stores):
@@ -391,7 +391,7 @@ def test_set_counted_quantity_action_from_the_change_form(admin_client, stores):
     assert "Counted quantity set at 1 level(s): BROOKLYN " in message and "10 -> 6" in message
     assert qoh_atp(brooklyn, product) == (6, 4)  # the 2 reserved units stay reserved
     assert level.adjustments.filter(kind="COUNT", qoh_delta=-4).exists()
-    assert not levels_not_matching_ledger().exists()
+    assert_inventory_invariant()
 
 
 # ---------------------------------------------------------------------------------------------------------------------

@@ -11,12 +11,11 @@ from fulfillment import services
 from fulfillment.errors import ItemConflict
 from fulfillment.models import BulkRejection, Order, OrderItem, Rejection
 from fulfillment.services import facility_reject_all, item_reject, items_route, order_create
-from inventory.models import InventoryLevel
-from inventory.selectors import levels_not_matching_ledger
 from inventory.services import inventory_receive
 from routing.models import RoutingDecision
 from tests.conftest import requires_postgres
 from tests.factories import FacilityFactory, ProductFactory
+from tests.support import assert_inventory_invariant
 
 BROOKLYN = (40.6782, -73.9442)
 MANHATTAN = (40.7549, -73.9840)
@@ -52,11 +51,6 @@ def _count(fn) -> int:
     return len(ctx.captured_queries)
 
 
-def assert_ledger_invariant():
-    assert not levels_not_matching_ledger().exists()
-    assert not InventoryLevel.objects.filter(available_to_promise__lt=0).exists()
-    for lvl in InventoryLevel.objects.all():
-        assert 0 <= lvl.available_to_promise <= lvl.quantity_on_hand
 
 
 def assert_linear_in_batches(counts: dict[int, int], base_items: int = BATCH):
@@ -105,7 +99,7 @@ def test_reject_all_queries_grow_per_batch_not_per_item(small_batches):
         Facility = type(here)
         Facility.objects.filter(pk__in=[here.pk, there.pk]).update(allows_routing=False)  # keep the next round apart
     assert_linear_in_batches(counts)
-    assert_ledger_invariant()
+    assert_inventory_invariant()
 
 
 @pytest.mark.django_db
@@ -159,7 +153,7 @@ def test_route_orders_queries_grow_per_batch_not_per_item(small_batches):
         assert RoutingDecision.objects.filter(order_item_id__in=parked, trigger="ROUTE_ORDERS").count() == n
         type(store).objects.filter(pk=store.pk).update(allows_routing=False)
     assert_linear_in_batches(counts)
-    assert_ledger_invariant()
+    assert_inventory_invariant()
 
 
 def _single_rejection_queries(n_facilities: int) -> tuple[int, int]:
@@ -282,7 +276,7 @@ def test_reject_all_with_concurrent_single_rejections_leaves_each_item_in_one_st
         assert (item.status, item.facility_id is None) in {("OPEN", False), ("UNROUTED", True)}
         assert RoutingDecision.objects.filter(order_item=item, trigger="REJECTION").count() == 1
     assert not OrderItem.objects.filter(facility=here, status__in=OrderItem.REJECTABLE).exists()
-    assert_ledger_invariant()
+    assert_inventory_invariant()
     assert Order.objects.filter(name__startswith="#RACE-").count() == 40
 
 
@@ -317,7 +311,7 @@ def test_web_reject_all_runs_at_once_with_the_immediate_task_backend(django_user
     assert not OrderItem.objects.filter(facility=here, status="OPEN").exists()
     here.refresh_from_db()
     assert here.allows_routing is False
-    assert_ledger_invariant()
+    assert_inventory_invariant()
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)  # the worker closes its connection after each task, as in production
@@ -338,4 +332,4 @@ def test_web_reject_all_waits_for_the_database_worker(django_user_model, setting
     assert bulk.state == BulkRejection.State.DONE
     assert (bulk.rejected_items, bulk.parked_items, bulk.rerouted) == (6, 4, {there.code: 2})
     assert not OrderItem.objects.filter(facility=here, status="OPEN").exists()
-    assert_ledger_invariant()
+    assert_inventory_invariant()

@@ -10,10 +10,10 @@ from fulfillment.management.commands.reject_orders import Command as RejectOrder
 from fulfillment.models import FacilityMembership, Order, OrderItem, Rejection
 from fulfillment.services import item_reject, order_create, orders_start_picking
 from inventory.models import Facility, InventoryAdjustment, InventoryLevel, Product
-from inventory.selectors import levels_not_matching_ledger
 from inventory.services import inventory_receive
 from routing.models import RoutingDecision
 from tests.factories import FacilityFactory, ProductFactory, UserFactory
+from tests.support import assert_inventory_invariant
 
 pytestmark = pytest.mark.django_db
 
@@ -94,7 +94,7 @@ def test_reject_orders_rejects_reroutes_and_parks(stores, brooklyn_orders):
     # DAMAGED: QOH unchanged, ATP -= qty after the release
     assert InventoryLevel.objects.get(facility=brooklyn, product__sku="SHIRT").available_to_promise == 7
     assert InventoryLevel.objects.get(facility=brooklyn, product__sku="SHIRT").quantity_on_hand == 10
-    assert not levels_not_matching_ledger().exists()
+    assert_inventory_invariant()
 
 
 def test_reject_orders_on_200_in_progress_items_reroutes_what_it_can_and_parks_the_rest(stores, monkeypatch):
@@ -126,7 +126,7 @@ def test_reject_orders_on_200_in_progress_items_reroutes_what_it_can_and_parks_t
     assert InventoryLevel.objects.get(facility=brooklyn, product=movable).quantity_on_hand == 0
     assert InventoryLevel.objects.get(facility=brooklyn, product=stuck).quantity_on_hand == 0
     assert InventoryLevel.objects.get(facility=manhattan, product=movable).available_to_promise == 0
-    assert not levels_not_matching_ledger().exists()
+    assert_inventory_invariant()
 
 
 def test_reject_orders_in_progress_only_named_orders(stores, brooklyn_orders):
@@ -225,7 +225,7 @@ def test_route_orders_routes_parked_items_and_prints_the_summary(stores):
     assert OrderItem.objects.filter(status="OPEN").count() == 3
     assert OrderItem.objects.get(pk=never.pk).status == "UNROUTED"
     assert RoutingDecision.objects.filter(trigger="ROUTE_ORDERS").count() == 4
-    assert not levels_not_matching_ledger().exists()
+    assert_inventory_invariant()
 
 
 def test_route_orders_for_one_facility_only_routes_what_it_rejected(stores):
@@ -277,7 +277,7 @@ def test_seed_demo_creates_the_promised_data_and_is_idempotent():
         assert {"OPEN", "IN_PROGRESS", "COMPLETED"} <= statuses, store.code
     assert Order.objects.filter(placed_at__lt=Order.objects.latest("placed_at").placed_at).count() == 199  # spread in the past
     assert InventoryAdjustment.objects.filter(kind="RECEIPT").exists()
-    assert not levels_not_matching_ledger().exists()
+    assert_inventory_invariant()
 
     User = get_user_model()
     assert User.objects.get(username="admin").is_superuser

@@ -9,11 +9,11 @@ from fulfillment.errors import ItemConflict
 from fulfillment.models import OrderItem, Rejection
 from fulfillment.services import item_reject, order_create
 from inventory.models import InventoryLevel
-from inventory.selectors import levels_not_matching_ledger
 from inventory.services import inventory_receive
 from routing.models import RoutingDecision
 from tests.conftest import requires_postgres
 from tests.factories import FacilityFactory, ProductFactory
+from tests.support import assert_inventory_invariant
 
 pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -65,7 +65,7 @@ def test_two_concurrent_rejections_of_one_item_make_one_rejection():
     # exactly one reason's effect applied to Brooklyn: DAMAGED -> (10, 9), MISMATCH -> (9, 9)
     assert (level.quantity_on_hand, level.available_to_promise) in {(10, 9), (9, 9)}
     assert InventoryLevel.objects.get(facility=manhattan, product=product).available_to_promise == 9
-    assert not levels_not_matching_ledger().exists()
+    assert_inventory_invariant()
 
 
 def test_concurrent_routings_for_the_last_units_never_oversell():
@@ -84,7 +84,7 @@ def test_concurrent_routings_for_the_last_units_never_oversell():
     assert (level.quantity_on_hand, level.available_to_promise) == (5, 0)
     assert OrderItem.objects.filter(facility=store, status="OPEN").count() == 5
     assert OrderItem.objects.filter(status="UNROUTED").count() == 11
-    assert not levels_not_matching_ledger().exists()
+    assert_inventory_invariant()
 
 
 def test_concurrent_rejections_bouncing_between_stores_do_not_deadlock():
@@ -110,7 +110,7 @@ def test_concurrent_rejections_bouncing_between_stores_do_not_deadlock():
     for store in (a, b):
         level = InventoryLevel.objects.get(facility=store, product=product)
         assert (level.quantity_on_hand, level.available_to_promise) == (20, 14)
-    assert not levels_not_matching_ledger().exists()
+    assert_inventory_invariant()
 
 
 def test_a_customer_choice_racing_a_staff_reroute_of_the_same_item_one_wins_the_other_is_told():
@@ -152,4 +152,4 @@ def test_a_customer_choice_racing_a_staff_reroute_of_the_same_item_one_wins_the_
             outcomes.add("customer")
         assert RoutingDecision.objects.filter(order_item=item).exclude(trigger__in=["ORDER_CREATED", "REJECTION"]).count() == 1
     assert outcomes  # at least one kind of winner observed; both are handled
-    assert not levels_not_matching_ledger().exists()
+    assert_inventory_invariant()

@@ -9,10 +9,10 @@ from fulfillment.imports import inventory_plan_read, orders_plan_read
 from fulfillment.models import Order, OrderItem
 from fulfillment.services import order_create
 from inventory.models import Facility, InventoryAdjustment, InventoryLevel
-from inventory.selectors import levels_not_matching_ledger
 from inventory.services import inventory_receive
 from routing.models import RoutingDecision
 from tests.factories import FacilityFactory, ProductFactory
+from tests.support import assert_inventory_invariant
 
 pytestmark = pytest.mark.django_db
 
@@ -94,7 +94,7 @@ MANHATTAN,MUG,4
     assert InventoryAdjustment.objects.filter(kind="COUNT").count() == 2
     parked.refresh_from_db()
     assert (parked.status, parked.facility) == ("OPEN", brooklyn)
-    assert not levels_not_matching_ledger().exists()
+    assert_inventory_invariant()
 
 
 def test_import_inventory_dry_run_reports_and_writes_nothing(world, tmp_path):
@@ -209,7 +209,7 @@ def test_import_orders_creates_and_routes_the_orders(world, tmp_path):
     cy = Order.objects.get(name="#5003")
     assert cy.shipping_method == "EXPRESS" and cy.items.get().status == "UNROUTED"  # 20 shirts: nobody has them
     assert RoutingDecision.objects.filter(trigger="ORDER_CREATED").count() == 4
-    assert not levels_not_matching_ledger().exists()
+    assert_inventory_invariant()
 
 
 def test_import_orders_dry_run_reports_and_writes_nothing(world, tmp_path):

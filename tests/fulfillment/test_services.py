@@ -14,10 +14,10 @@ from fulfillment.services import (
     stock_receive,
 )
 from inventory.models import InventoryLevel
-from inventory.selectors import levels_not_matching_ledger
 from inventory.services import inventory_receive
 from routing.models import RoutingDecision
 from tests.factories import FacilityFactory, ProductFactory
+from tests.support import assert_inventory_invariant
 
 pytestmark = pytest.mark.django_db
 
@@ -48,10 +48,6 @@ def place(product, qty=1, method="STANDARD", pickup=None, name=None, at=BROOKLYN
     return order.items.get()
 
 
-def assert_ledger_invariant():
-    assert not levels_not_matching_ledger().exists()
-    for lvl in InventoryLevel.objects.all():
-        assert 0 <= lvl.available_to_promise <= lvl.quantity_on_hand
 
 
 @pytest.mark.parametrize(
@@ -81,7 +77,7 @@ def test_reason_table_worked_example(stores, code, expected):
     assert (item.facility, item.status) == (manhattan, OrderItem.Status.OPEN)
     assert Rejection.objects.get(order_item=item).routed_to == manhattan
     assert "Re-routed to" in result.message and manhattan.name in result.message
-    assert_ledger_invariant()
+    assert_inventory_invariant()
 
 
 def test_mismatch_when_qoh_below_quantity_stops_at_zero(stores):
@@ -109,7 +105,7 @@ def test_damaged_when_atp_already_zero(stores):
     item.refresh_from_db()
     assert item.status == OrderItem.Status.UNROUTED and item.facility is None
     assert "Parked" in item.parked_reason
-    assert_ledger_invariant()
+    assert_inventory_invariant()
 
 
 def test_not_in_stock_while_other_items_hold_reservations(stores):
@@ -123,7 +119,7 @@ def test_not_in_stock_while_other_items_hold_reservations(stores):
     # the other item's reservation can no longer give anything back: the release is capped at QOH 0
     item_reject(facility=brooklyn, item_id=second.pk, reason_code="DAMAGED")
     assert level(brooklyn, product) == (0, 0)
-    assert_ledger_invariant()
+    assert_inventory_invariant()
 
 
 def test_never_back_to_a_facility_that_rejected_it(stores):
@@ -142,7 +138,7 @@ def test_never_back_to_a_facility_that_rejected_it(stores):
     decision = RoutingDecision.objects.filter(order_item=item).latest("pk")
     reasons = {c["facility"]: c["reason"] for c in decision.candidates}
     assert reasons["BROOKLYN"].startswith("rejected this item on")
-    assert_ledger_invariant()
+    assert_inventory_invariant()
 
 
 def test_nearest_facility_with_atp_wins_and_explains(stores):
@@ -230,7 +226,7 @@ def test_partial_quantity_splits_the_line(stores):
     # Brooklyn: QOH 5; 2 still reserved; 1 damaged -> ATP 5 - 2 - 1 = 2
     assert level(brooklyn, product) == (5, 2)
     assert level(manhattan, product) == (5, 4)
-    assert_ledger_invariant()
+    assert_inventory_invariant()
 
 
 def test_policy_no_partial_order_rejects_the_rest_of_the_order_here(stores):
@@ -262,7 +258,7 @@ def test_policy_cascade_not_in_stock(stores):
     assert len(result.collateral) == 2
     assert {r.reason.code for r in Rejection.objects.exclude(pk=result.rejection.pk)} == {"REJ_CASCADE_BY_PROD"}
     assert OrderItem.objects.filter(facility=manhattan).count() == 3
-    assert_ledger_invariant()
+    assert_inventory_invariant()
 
 
 def test_reject_all_reroutes_and_parks_with_records(stores):
@@ -278,7 +274,7 @@ def test_reject_all_reroutes_and_parks_with_records(stores):
     assert Rejection.objects.count() == 5
     assert RoutingDecision.objects.filter(trigger="REJECTION").count() == 5
     assert not OrderItem.objects.filter(facility=brooklyn).exists()
-    assert_ledger_invariant()
+    assert_inventory_invariant()
 
 
 def test_reject_all_dry_run_changes_nothing(stores):
@@ -318,7 +314,7 @@ def test_complete_ships_units_off_the_shelf(stores):
     item.refresh_from_db()
     assert item.status == OrderItem.Status.COMPLETED
     assert level(brooklyn, product) == (1, 1)
-    assert_ledger_invariant()
+    assert_inventory_invariant()
 
 
 def test_ledger_invariant_holds_after_a_random_sequence_of_operations(stores):
@@ -362,7 +358,7 @@ def test_ledger_invariant_holds_after_a_random_sequence_of_operations(stores):
                 items_route()
         except FulfillmentError:
             pass  # a conflict (nothing to pick/complete) changes nothing; the invariant below still has to hold
-        assert_ledger_invariant()
+        assert_inventory_invariant()
     # the walk really rejected, split and parked things, and every rejection kept its records
     assert Rejection.objects.count() >= 20
     assert OrderItem.objects.filter(split_from__isnull=False).exists()
@@ -405,7 +401,7 @@ def test_policy_no_partial_order_leaves_other_facilities_items_and_finished_item
     assert "1 other item(s) here were rejected with it by the store's policy." in result.message
     assert order.items.get(product=sock).facility == manhattan  # at another facility: untouched
     assert set(order.items.filter(product__in=[shirt, hat]).values_list("facility__code", flat=True)) == {"STAMFORD"}
-    assert_ledger_invariant()
+    assert_inventory_invariant()
 
 
 def test_policy_no_partial_order_also_moves_the_rest_of_a_partially_rejected_line(stores):
@@ -426,7 +422,7 @@ def test_policy_no_partial_order_also_moves_the_rest_of_a_partially_rejected_lin
     assert (result.rejection.reason.code, result.rejection.quantity) == ("DAMAGED", 1)
     assert level(brooklyn, product) == (5, 4)  # one unit unsellable; the other two only released
     assert level(manhattan, product) == (5, 2)
-    assert_ledger_invariant()
+    assert_inventory_invariant()
 
 
 def test_policy_cascade_only_for_not_in_stock_and_only_open_items(stores):
@@ -457,7 +453,7 @@ def test_policy_cascade_also_moves_the_rest_of_a_partially_rejected_open_line(st
     rest = Rejection.objects.get(order_item=item)
     assert (rest.reason.code, rest.quantity, rest.caused_by) == ("REJ_CASCADE_BY_PROD", 2, result.rejection)
     assert level(brooklyn, product) == (0, 0)
-    assert_ledger_invariant()
+    assert_inventory_invariant()
 
 
 def test_partial_rejection_without_policies_keeps_the_rest_here(stores):
@@ -499,4 +495,4 @@ def test_counting_stock_routes_parked_items_and_keeps_the_ledger(stores):
     item.refresh_from_db()
     assert (summary.routed, summary.parked, summary.rerouted) == (1, 0, {"MANHATTAN": 1})
     assert level(manhattan, product) == (3, 1)
-    assert_ledger_invariant()
+    assert_inventory_invariant()

@@ -412,7 +412,7 @@ def test_report_form_offers_active_reasons_and_states_the_effect(associate, worl
     assert labels == ["NOT_IN_STOCK", "MISMATCH", "DAMAGED", "WORN_DISPLAY", "INACTIVE_STORE"]
     assert 'name="quantity" value="1"' in body and 'max="1"' in body
     assert "Before you save: at Brooklyn" in body
-    assert "QOH 20 -> 0; ATP 19 -> 0" in body  # the first reason, Not in stock
+    assert "on hand 20 -> 0; reserved 1 -> 0; unsellable stays 0; available 19 -> 0" in body  # the first reason, Not in stock
     assert ">Save</button>" in body
 
 
@@ -423,10 +423,12 @@ def test_effect_preview_follows_reason_and_quantity(associate, world):
     mismatch = text(associate.get(reverse("item-report-preview", args=[item.pk]), {"reason": "MISMATCH", "quantity": 3}, **HX))
     inactive = text(associate.get(reverse("item-report-preview", args=[item.pk]), {"reason": "INACTIVE_STORE"}, **HX))
 
-    assert "QOH stays 20; ATP 17 -> 17: 2 units counted as unsellable" in damaged
+    assert "on hand stays 20; reserved 3 -> 1; unsellable 0 -> 2; available stays 17: 2 units counted as unsellable" in damaged
     assert "The line is split: 2 of 3 units leave this store; 1 stays here" in damaged
-    assert "QOH 20 -> 17; ATP 17 -> 17" in mismatch
-    assert "QOH stays 20; ATP 17 -> 20" in inactive
+    assert "on hand 20 -> 17; reserved 3 -> 0; unsellable stays 0; available stays 17" in mismatch
+    assert "on hand stays 20; reserved 3 -> 0; unsellable stays 0; available 17 -> 20" in inactive
+    for label, before, after in [("On hand (QOH)", 20, 20), ("Reserved", 3, 1), ("Unsellable", 0, 2), ("Available (ATP)", 17, 17)]:
+        assert f"<dt>{label}</dt><dd>{before} → <strong>{after}</strong></dd>" in damaged
 
 
 def test_preview_names_the_policy_consequences(associate, world):

@@ -1,36 +1,43 @@
-"""Inventory reads: the effect preview shown before Save, a level, and the ledger invariant check."""
+"""Inventory reads: the effect preview shown before Save, a level, and the ledger side of the invariant."""
 
 import pytest
 
 from fulfillment.models import RejectionReason
+from inventory.effects import Quantities
 from inventory.models import InventoryLevel
-from inventory.selectors import EffectPreview, level_get, levels_not_matching_ledger, rejection_effect_preview
-from inventory.services import inventory_count_set, inventory_receive
+from inventory.selectors import level_get, levels_not_matching_ledger, rejection_effect_preview, short_levels
+from inventory.services import inventory_book_lock, inventory_count_set, inventory_receive, levels_ensure
 from tests.factories import FacilityFactory, InventoryLevelFactory, ProductFactory
 
 
 @pytest.mark.parametrize(
-    "code, preview",
+    "code, after, sentence",
     [
-        ("NOT_IN_STOCK", EffectPreview(10, 0, 9, 0, "QOH 10 -> 0; ATP 9 -> 0: this store's stock of the product is set to zero")),
-        ("MISMATCH", EffectPreview(10, 9, 9, 9, "QOH 10 -> 9; ATP 9 -> 9: 1 unit removed from stock")),
-        ("DAMAGED", EffectPreview(10, 10, 9, 9, "QOH stays 10; ATP 9 -> 9: 1 unit counted as unsellable")),
-        ("WORN_DISPLAY", EffectPreview(10, 10, 9, 9, "QOH stays 10; ATP 9 -> 9: 1 unit counted as unsellable")),
-        ("INACTIVE_STORE", EffectPreview(10, 10, 9, 10, "QOH stays 10; ATP 9 -> 10: the reservation is released, nothing else changes")),
+        ("NOT_IN_STOCK", Quantities(0, 0, 0),
+         "on hand 10 -> 0; reserved 1 -> 0; unsellable stays 0; available 9 -> 0: this store's stock of the product is set to zero"),
+        ("MISMATCH", Quantities(9, 0, 0),
+         "on hand 10 -> 9; reserved 1 -> 0; unsellable stays 0; available stays 9: 1 unit removed from stock"),
+        ("DAMAGED", Quantities(10, 0, 1),
+         "on hand stays 10; reserved 1 -> 0; unsellable 0 -> 1; available stays 9: 1 unit counted as unsellable"),
+        ("WORN_DISPLAY", Quantities(10, 0, 1),
+         "on hand stays 10; reserved 1 -> 0; unsellable 0 -> 1; available stays 9: 1 unit counted as unsellable"),
+        ("INACTIVE_STORE", Quantities(10, 0, 0),
+         "on hand stays 10; reserved 1 -> 0; unsellable stays 0; available 9 -> 10: the reservation is released, nothing else changes"),
     ],
 )
 @pytest.mark.django_db
-def test_preview_of_every_seeded_reason_on_the_worked_example(code, preview):
+def test_preview_of_every_seeded_reason_on_the_worked_example(code, after, sentence):
     effect = RejectionReason.objects.get(code=code).inventory_effect
-    assert rejection_effect_preview(quantity_on_hand=10, available_to_promise=9, quantity=1, effect=effect) == preview
+    preview = rejection_effect_preview(quantity_on_hand=10, reserved=1, unsellable=0, quantity=1, effect=effect)
+    assert (preview.before, preview.after, preview.sentence) == (Quantities(10, 1, 0), after, sentence)
+    assert [label for label, _, _ in preview.rows] == ["On hand (QOH)", "Reserved", "Unsellable", "Available (ATP)"]
+    assert preview.rows[3] == ("Available (ATP)", 9, after.available_to_promise)
 
 
-def test_preview_of_a_partial_quantity_and_without_a_reservation():
-    partial = rejection_effect_preview(quantity_on_hand=6, available_to_promise=2, quantity=2, effect="DECREASE_ATP_AND_QOH")
-    assert (partial.qoh_after, partial.atp_after) == (4, 2)
-    assert partial.sentence == "QOH 6 -> 4; ATP 2 -> 2: 2 units removed from stock"
-    unreserved = rejection_effect_preview(quantity_on_hand=5, available_to_promise=5, quantity=1, effect="DECREASE_ATP", reserved=False)
-    assert unreserved.sentence == "QOH stays 5; ATP 5 -> 4: 1 unit counted as unsellable"
+def test_preview_of_a_partial_quantity_keeps_the_rest_reserved():
+    partial = rejection_effect_preview(quantity_on_hand=6, reserved=4, unsellable=0, quantity=2, effect="DECREASE_ATP_AND_QOH")
+    assert partial.after == Quantities(4, 2, 0)
+    assert partial.sentence == "on hand 6 -> 4; reserved 4 -> 2; unsellable stays 0; available stays 2: 2 units removed from stock"
 
 
 @pytest.mark.django_db
@@ -48,7 +55,22 @@ def test_levels_not_matching_ledger_is_empty_after_services_and_finds_drift():
     empty = InventoryLevel.objects.create(facility=FacilityFactory(), product=product)  # 0/0 with no ledger rows matches
     assert not levels_not_matching_ledger().exists()
 
-    InventoryLevel.objects.filter(facility=store, product=product).update(available_to_promise=3)  # behind the ledger's back
+    # behind the ledger's back, keeping the constraints: reserved and ATP move together
+    InventoryLevel.objects.filter(facility=store, product=product).update(reserved=1, available_to_promise=3)
     assert list(levels_not_matching_ledger()) == [InventoryLevel.objects.get(facility=store, product=product)]
-    InventoryLevel.objects.filter(pk=empty.pk).update(quantity_on_hand=1)
+    InventoryLevel.objects.filter(pk=empty.pk).update(quantity_on_hand=1, available_to_promise=1)
     assert set(levels_not_matching_ledger()) == {InventoryLevel.objects.get(facility=store, product=product), empty}
+
+
+@pytest.mark.django_db
+def test_short_levels():
+    store, product = FacilityFactory(), ProductFactory()
+    inventory_receive(facility=store, product=product, quantity=2)
+    book = inventory_book_lock(level_ids=levels_ensure(keys={(store.pk, product.pk)}).values())
+    assert book.reserve(store.pk, product.pk, 2)
+    book.flush()
+    assert not short_levels().exists()
+    inventory_count_set(facility=store, product=product, quantity_on_hand=1)
+    level = InventoryLevel.objects.get(facility=store, product=product)
+    assert (level.quantity_on_hand, level.reserved, level.available_to_promise, level.shortfall) == (1, 2, 0, 1)
+    assert list(short_levels()) == [level]

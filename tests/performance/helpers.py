@@ -124,8 +124,10 @@ def restore() -> bool:
                 f"FROM {SNAPSHOT} AS s WHERE i.id = s.id"
             )
         cursor.execute(
-            f"UPDATE {lvl} AS l SET quantity_on_hand = s.qoh, available_to_promise = s.atp "
-            f"FROM (SELECT a.level_id, SUM(a.qoh_delta) AS qoh, SUM(a.atp_delta) AS atp FROM {adj} a "
+            f"UPDATE {lvl} AS l SET quantity_on_hand = s.qoh, reserved = s.reserved, unsellable = s.unsellable, "
+            f"available_to_promise = s.atp "
+            f"FROM (SELECT a.level_id, SUM(a.qoh_delta) AS qoh, SUM(a.reserved_delta) AS reserved, "
+            f"      SUM(a.unsellable_delta) AS unsellable, SUM(a.atp_delta) AS atp FROM {adj} a "
             f"      WHERE a.level_id IN (SELECT level_id FROM bench_touched_levels) GROUP BY a.level_id) AS s "
             f"WHERE l.id = s.level_id"
         )

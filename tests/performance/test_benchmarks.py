@@ -28,9 +28,9 @@ from fulfillment import services
 from fulfillment.models import FacilityMembership, Order, OrderItem
 from fulfillment.permissions import SESSION_KEY
 from inventory.models import Facility, InventoryLevel
-from inventory.selectors import levels_not_matching_ledger
 from tests.performance.conftest import bench_database_url
 from tests.performance.helpers import Row, median, ms, p95, restored, timed
+from tests.support import assert_inventory_invariant
 
 pytestmark = pytest.mark.performance
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,10 +61,6 @@ def _client(user, facility) -> Client:
 
 def _flagship_items(flagship) -> str:
     return f"facility_id = {int(flagship.pk)} AND status IN ('OPEN', 'IN_PROGRESS')"
-
-
-def _assert_ledger_invariant():
-    assert not levels_not_matching_ledger().exists()
 
 
 # -- pages -------------------------------------------------------------------------------------------------------
@@ -162,7 +158,7 @@ def test_single_rejection_and_reject_all(bench_db, results, flagship, manager):
             singles.append(time.perf_counter() - started)
             assert result.rejection.pk
         rerouted = OrderItem.objects.filter(pk__in=[i.pk for i in sample], status="OPEN").exclude(facility=flagship).count()
-        _assert_ledger_invariant()
+        assert_inventory_invariant()
     fan_out = sorted(stocking[i.product_id] for i in sample + probe)
     results.append(Row(
         f"one rejection with re-routing ({facilities} facilities)", ms(median(singles)), ms(p95(singles)),
@@ -191,7 +187,7 @@ def test_single_rejection_and_reject_all(bench_db, results, flagship, manager):
         elapsed = time.perf_counter() - started
         assert summary.rejected == total and summary.skipped == 0
         assert not OrderItem.objects.filter(facility=flagship, status="OPEN").exists()
-        _assert_ledger_invariant()
+        assert_inventory_invariant()
     one_by_one = sum(singles) / len(singles) * total
     speedup = one_by_one / elapsed
     results.append(Row(
@@ -231,7 +227,7 @@ def test_route_orders(bench_db, results):
             summary = services.items_route(item_ids=ids)
             runs.append(time.perf_counter() - started)
             assert summary.routed + summary.parked == n
-            _assert_ledger_invariant()
+            assert_inventory_invariant()
     rate = [n / s for s in runs]
     results.append(Row(
         f"route_orders over {n:,} parked items", f"{median(rate):,.0f} items/s", f"{min(rate):,.0f} items/s (worst)",
@@ -256,7 +252,7 @@ def test_bulk_command_peak_memory(bench_db, results):
         assert proc.returncode == 0, proc.stderr[-3000:]
         report = json.loads(proc.stdout.strip().splitlines()[-1])
         assert not OrderItem.objects.filter(status="UNROUTED", parked_reason="bench: waiting for routing").exists()
-        _assert_ledger_invariant()
+        assert_inventory_invariant()
     items = n + parked_before
     results.append(Row(
         f"peak memory of a bulk command over {items:,} items (route_orders)", f"{report['peak_mib']:.0f} MiB", "-",
@@ -342,7 +338,7 @@ def test_http_report_an_issue_vs_bare_write(bench_db, results, flagship, manager
             bare_elapsed, bare_lat, bare_status = _load(port, bare)
             rep_elapsed, rep_lat, rep_status = _load(port, reports[16:])
             rejected = OrderItem.objects.filter(pk__in=[i.pk for i in items], rejections__facility=flagship).count()
-            _assert_ledger_invariant()
+            assert_inventory_invariant()
     finally:
         server.terminate()
         try:

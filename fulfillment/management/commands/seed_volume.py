@@ -402,6 +402,7 @@ class Command(BaseCommand):
             qoh, atp = plan.qoh[f], plan.atp[f]
             for p in stocked:
                 level_rows.append({"facility_id": fid[f], "product_id": pid[p], "quantity_on_hand": qoh[p],
+                                   "reserved": qoh[p] - atp[p], "unsellable": 0,
                                    "available_to_promise": atp[p], "safety_stock": None, "updated_at": now})
         self._levels = rows_write(InventoryLevel, level_rows)
         del level_rows
@@ -434,15 +435,17 @@ class Command(BaseCommand):
         concat = "o.name || ' item ' || CAST(i.id AS TEXT)"
         with connection.cursor() as cursor:
             cursor.execute(
-                f"INSERT INTO {adj} (level_id, atp_delta, qoh_delta, kind, reason, reference, created_by_id, created_at) "
-                f"SELECT l.id, l.quantity_on_hand, l.quantity_on_hand, 'RECEIPT', '', %s, NULL, %s FROM {lvl} l "
+                f"INSERT INTO {adj} (level_id, atp_delta, qoh_delta, reserved_delta, unsellable_delta, kind, reason, "
+                f"reference, created_by_id, created_at) "
+                f"SELECT l.id, l.quantity_on_hand, l.quantity_on_hand, 0, 0, 'RECEIPT', '', %s, NULL, %s FROM {lvl} l "
                 f"WHERE l.facility_id IN ({fac_sql})",
                 [LEDGER_REFERENCE, now - timedelta(days=HISTORY_DAYS + 1), *f_params],
             )
             receipts = cursor.rowcount
             cursor.execute(
-                f"INSERT INTO {adj} (level_id, atp_delta, qoh_delta, kind, reason, reference, created_by_id, created_at) "
-                f"SELECT l.id, -i.quantity, 0, 'RESERVE', '', {concat}, NULL, i.status_changed_at "
+                f"INSERT INTO {adj} (level_id, atp_delta, qoh_delta, reserved_delta, unsellable_delta, kind, reason, "
+                f"reference, created_by_id, created_at) "
+                f"SELECT l.id, -i.quantity, 0, i.quantity, 0, 'RESERVE', '', {concat}, NULL, i.status_changed_at "
                 f"FROM {item} i JOIN {order} o ON o.id = i.order_id "
                 f"JOIN {lvl} l ON l.facility_id = i.facility_id AND l.product_id = i.product_id "
                 f"WHERE i.status IN ('OPEN', 'IN_PROGRESS') AND i.order_id IN ({ord_sql})",
