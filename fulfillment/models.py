@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from inventory.effects import InventoryEffect
 from routing.models import ParkedKind, ShippingMethod
 
 
@@ -111,12 +112,6 @@ class OrderItem(models.Model):
 
 
 class RejectionReason(models.Model):
-    class InventoryEffect(models.TextChoices):
-        ZERO_ATP_AND_QOH = "ZERO_ATP_AND_QOH", "Set ATP and QOH to 0"
-        DECREASE_ATP_AND_QOH = "DECREASE_ATP_AND_QOH", "Decrease ATP and QOH by the quantity"
-        DECREASE_ATP = "DECREASE_ATP", "Decrease ATP by the quantity"
-        NONE = "NONE", "No change beyond releasing the reservation"
-
     code = models.CharField(max_length=40, unique=True)
     label = models.CharField(max_length=80)
     inventory_effect = models.CharField(max_length=24, choices=InventoryEffect.choices)

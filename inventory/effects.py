@@ -6,10 +6,23 @@ damaged or a worn display) and available to promise, which is always derived: ``
 
 from dataclasses import dataclass, replace
 
-ZERO_ATP_AND_QOH = "ZERO_ATP_AND_QOH"
-DECREASE_ATP_AND_QOH = "DECREASE_ATP_AND_QOH"
-DECREASE_ATP = "DECREASE_ATP"
-NONE = "NONE"
+from django.db.models import TextChoices
+
+
+class InventoryEffect(TextChoices):
+    """What a rejection reason does to the rejecting facility's level, after the item's reservation is released
+    (RejectionReason.inventory_effect takes its values from here)."""
+
+    ZERO_ATP_AND_QOH = "ZERO_ATP_AND_QOH", "Set ATP and QOH to 0"
+    DECREASE_ATP_AND_QOH = "DECREASE_ATP_AND_QOH", "Decrease ATP and QOH by the quantity"
+    DECREASE_ATP = "DECREASE_ATP", "Decrease ATP by the quantity"
+    NONE = "NONE", "No change beyond releasing the reservation"
+
+
+ZERO_ATP_AND_QOH = InventoryEffect.ZERO_ATP_AND_QOH
+DECREASE_ATP_AND_QOH = InventoryEffect.DECREASE_ATP_AND_QOH
+DECREASE_ATP = InventoryEffect.DECREASE_ATP
+NONE = InventoryEffect.NONE
 
 
 def available_to_promise(*, quantity_on_hand: int, reserved: int, unsellable: int) -> int:
