@@ -12,13 +12,21 @@ The services that views, admin actions and commands call are importable from her
 """
 
 from .orders import order_complete, order_create, orders_start_picking
-from .reject_all import bulk_rejection_execute, bulk_rejection_request, facility_reject_all
+from .reject_all import (
+    bulk_rejection_execute,
+    bulk_rejection_request,
+    bulk_rejection_retry,
+    bulk_rejections_resume,
+    facility_reject_all,
+)
 from .rejections import item_reject
 from .routing import items_route, stock_counts_set, stock_receive
 
 __all__ = [
     "bulk_rejection_execute",
     "bulk_rejection_request",
+    "bulk_rejection_retry",
+    "bulk_rejections_resume",
     "facility_reject_all",
     "item_reject",
     "items_route",
