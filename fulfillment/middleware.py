@@ -10,6 +10,7 @@ import sys
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
+from django.views import defaults
 
 logger = logging.getLogger(__name__)
 
@@ -37,17 +38,32 @@ class DatabaseUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if isinstance(exception, DATABASE_ERRORS):
+        if is_database_unavailable(exception):
             logger.warning("Database unavailable during %s %s: %s", request.method, request.path, exception)
             return database_unavailable_response(request)
         return None
 
 
+def is_database_unavailable(exception: BaseException | None) -> bool:
+    """A connection error, or an error raised while handling one (the session backend turns it into UpdateError)."""
+    seen = 0
+    while exception is not None and seen < 10:
+        if isinstance(exception, DATABASE_ERRORS):
+            return True
+        exception = exception.__cause__ or exception.__context__
+        seen += 1
+    return False
+
+
 def server_error(request: HttpRequest, *args, **kwargs) -> HttpResponse:
     """handler500: a database error raised outside a view (a middleware saving the session) is a 503 too."""
-    exception = sys.exc_info()[1]
-    if isinstance(exception, DATABASE_ERRORS):
+    if is_database_unavailable(sys.exc_info()[1]):
         return database_unavailable_response(request)
-    from django.views.defaults import server_error as default_server_error
+    return defaults.server_error(request, *args, **kwargs)
 
-    return default_server_error(request, *args, **kwargs)
+
+def bad_request(request: HttpRequest, exception: Exception, *args, **kwargs) -> HttpResponse:
+    """handler400: "session interrupted" because the session could not be saved to an unreachable database is a 503."""
+    if is_database_unavailable(exception):
+        return database_unavailable_response(request)
+    return defaults.bad_request(request, exception, *args, **kwargs)

@@ -4,6 +4,7 @@ from django.urls import path
 
 from fulfillment.views import health, operations, orders, reject_all, report_issue
 
+handler400 = "fulfillment.middleware.bad_request"
 handler500 = "fulfillment.middleware.server_error"
 
 urlpatterns = [
