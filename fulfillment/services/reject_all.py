@@ -143,9 +143,10 @@ class BulkRejectionTakenOver(Exception):
 
 def _bulk_progress_save(bulk_rejection: BulkRejection, **fields) -> None:
     """Progress and heartbeat of the run holding the claim (fenced by its attempt number); another run's claim stops it."""
-    updated = BulkRejection.objects.filter(
-        pk=bulk_rejection.pk, state=BulkRejection.State.RUNNING, attempts=bulk_rejection.attempts
-    ).update(heartbeat_at=timezone.now(), **fields)
+    record = BulkRejection.objects.filter(pk=bulk_rejection.pk)
+    if bulk_rejection.attempts:  # claimed by a worker (bulk_rejection_claim); a record passed in directly is not fenced
+        record = record.filter(state=BulkRejection.State.RUNNING, attempts=bulk_rejection.attempts)
+    updated = record.update(heartbeat_at=timezone.now(), **fields)
     if not updated:
         raise BulkRejectionTakenOver(f"Reject All {bulk_rejection.pk}: attempt {bulk_rejection.attempts} no longer holds the job")
 
