@@ -13,6 +13,7 @@ from fulfillment import services
 from fulfillment.models import BulkRejection, FacilityMembership, OrderItem, Rejection, RejectionReason
 from fulfillment.services.reject_all import BulkRejectionTakenOver, bulk_rejection_claim, facility_reject_all
 from inventory.services import inventory_receive
+from tests.conftest import requires_postgres
 from tests.factories import FacilityFactory, MembershipFactory, ProductFactory, UserFactory, order_placed
 from tests.support import assert_inventory_invariant
 
@@ -187,3 +188,40 @@ def test_resume_command_rejects_a_bad_limit(store):
 
     with pytest.raises(CommandError, match="whole number of seconds"):
         call_command("resume_bulk_rejections", "--stale-after", "-5")
+
+
+# -- two workers at once (PostgreSQL, real threads) ----------------------------------------------------------------
+@requires_postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_two_workers_sweeping_and_claiming_at_once_resume_and_run_a_job_once(store, settings):
+    import threading
+
+    from django.db import connection
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}  # enqueue stores a task; nothing runs
+    job = killed_run(store, after_batches=1)
+    BulkRejection.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
+    results, errors = {"resumed": [], "claims": []}, []
+    barrier = threading.Barrier(2)
+
+    def worker():
+        try:
+            barrier.wait()
+            results["resumed"] += services.bulk_rejections_resume().resumed
+            barrier.wait()
+            results["claims"].append(bulk_rejection_claim(bulk_rejection_id=job.pk))
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not errors, errors
+    assert results["resumed"] == [job.pk]  # queued again once
+    assert sorted(results["claims"]) == [0, 2]  # and claimed by exactly one of them, as its second attempt
+    job.refresh_from_db()
+    assert (job.state, job.attempts) == (Q.RUNNING, 2)
