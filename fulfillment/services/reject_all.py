@@ -267,7 +267,7 @@ def bulk_rejection_retry(*, bulk_rejection_id: int, facility: Facility) -> BulkR
         if not queued:
             raise ItemConflict("This Reject All has not failed (it is queued, running or finished already), so there is nothing to try again.")
         transaction.on_commit(partial(bulk_rejection_run.enqueue, bulk_rejection_id))
-    return BulkRejection.objects.select_related("reason", "requested_by").get(pk=bulk_rejection_id)
+    return BulkRejection.objects.select_related("reason", "requested_by").defer("item_ids").get(pk=bulk_rejection_id)
 
 
 @task()
