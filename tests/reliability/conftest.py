@@ -26,6 +26,16 @@ PYTHON = sys.executable
 DATABASE = "sf_soak"
 
 
+def pytest_collection_modifyitems(config, items):
+    """The soak takes minutes and needs root: it runs when asked for (`make soak`, `-m reliability`), not by a plain run."""
+    if "reliability" in (config.getoption("markexpr") or ""):
+        return
+    skip = pytest.mark.skip(reason="the soak runs with make soak (pytest -m reliability)")
+    for item in items:
+        if "reliability" in item.keywords:
+            item.add_marker(skip)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
