@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 export UV_PYTHON_DOWNLOADS := never
 export UV_LINK_MODE := copy
 
-.PHONY: run test test-e2e bench install migrate seed clean
+.PHONY: run test test-e2e bench soak install migrate seed clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -31,13 +31,17 @@ run: seed
 	$(PY) manage.py runserver 127.0.0.1:8000
 
 test: install
-	$(PY) -m pytest -m "not e2e and not performance" $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not e2e and not performance and not reliability" $(PYTEST_ARGS)
 
 test-e2e: install
 	$(PY) -m pytest -m e2e tests/e2e $(PYTEST_ARGS)
 
 bench: install
 	$(PY) -m pytest -m performance tests/performance -s $(PYTEST_ARGS)
+
+# Load and fault tests (tests/reliability): a throw-away PostgreSQL cluster, gunicorn, run_worker, locust for 60 s.
+soak: install
+	$(PY) -m pytest -m reliability tests/reliability -s $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .tools staticfiles db.sqlite3*

@@ -463,12 +463,16 @@ class RejectionPolicyAdmin(admin.ModelAdmin):
 class BulkRejectionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "created_at", "facility", "from_status", "reason", "state", "total_orders", "total_items", "rejected_items",
-        "rerouted_summary", "parked_items", "skipped_items", "requested_by",
+        "rerouted_summary", "parked_items", "skipped_items", "attempts", "heartbeat_at", "requested_by",
     )
     list_filter = ("state", "from_status", "facility", "reason")
     search_fields = ("facility__code",)
     list_select_related = ("facility", "reason", "requested_by")
     date_hierarchy = "created_at"
+    exclude = ("item_ids",)  # the job's own work list (thousands of ids); the Rejection rows say what it did
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("item_ids")
 
     @admin.display(description="Re-routed")
     def rerouted_summary(self, obj):

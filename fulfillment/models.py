@@ -152,12 +152,22 @@ class BulkRejection(models.Model):
     skipped_items = models.PositiveIntegerField(default=0, help_text="Moved by someone else meanwhile.")
     rerouted = models.JSONField(default=dict, blank=True, help_text="{facility code: items re-routed there}")
     error = models.TextField(blank=True)
+    item_ids = models.JSONField(
+        default=list, blank=True, help_text="The items it set out to reject (pk order): a resumed run goes on after processed_items."
+    )
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="Runs claimed so far (a resumed or retried run is one more).")
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last sign of life (queued, claimed, each batch); a stale RUNNING job is resumed."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["heartbeat_at"], name="bulkrej_live_heartbeat", condition=models.Q(state__in=["QUEUED", "RUNNING"])),
+        ]
 
     def __str__(self) -> str:
         return f"Reject all {self.from_status} at {self.facility_id} ({self.state})"

@@ -199,7 +199,9 @@ def dashboard_bulk_rejection(*, facility, bulk_id: int):
     """A Reject All of ``facility`` (None for another facility's)."""
     from fulfillment.models import BulkRejection
 
-    return BulkRejection.objects.filter(facility=facility, pk=bulk_id).select_related("reason", "requested_by").first()
+    return (
+        BulkRejection.objects.filter(facility=facility, pk=bulk_id).select_related("reason", "requested_by").defer("item_ids").first()
+    )
 
 
 def facility_names(codes) -> dict[str, str]:

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "fulfillment.middleware.DatabaseUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -79,12 +80,18 @@ TEMPLATES = [
 
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")))}
+    # Health checks: a persistent connection the database dropped (a restart) is replaced before a request uses it.
+    DATABASES = {
+        "default": dj_database_url.parse(
+            DATABASE_URL, conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")), conn_health_checks=True
+        )
+    }
 else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": os.environ.get("SQLITE_PATH", str(BASE_DIR / "db.sqlite3")),
+            "CONN_HEALTH_CHECKS": True,
             "OPTIONS": {
                 # BEGIN IMMEDIATE: a writer takes the write lock when its transaction starts, so concurrent
                 # writers queue instead of failing with "database is locked" half-way through.
@@ -169,10 +176,16 @@ NOTIFICATION_SEND_ATTEMPTS = int(os.environ.get("NOTIFICATION_SEND_ATTEMPTS", "3
 NOTIFICATION_RETRY_SECONDS = int(os.environ.get("NOTIFICATION_RETRY_SECONDS", "300"))  # between attempts (database tasks)
 OPERATIONS_DIGEST_TO = [a.strip() for a in os.environ.get("OPERATIONS_DIGEST_TO", "").split(",") if a.strip()]
 
+# Reject All jobs: a RUNNING job whose heartbeat (written with every batch) is older than this many seconds lost its
+# worker and is resumed (by `run_worker`, or `manage.py resume_bulk_rejections`); after this many attempts it is FAILED.
+BULK_REJECTION_STALE_AFTER = int(os.environ.get("BULK_REJECTION_STALE_SECONDS", "120"))
+BULK_REJECTION_MAX_ATTEMPTS = int(os.environ.get("BULK_REJECTION_MAX_ATTEMPTS", "3"))
+
 # Production hardening: on whenever DEBUG is off (`manage.py check --deploy` is clean then).
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain HTTP
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))

@@ -2,7 +2,10 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from fulfillment.views import customer_choice, operations, orders, reject_all, report_issue
+from fulfillment.views import customer_choice, health, operations, orders, reject_all, report_issue
+
+handler400 = "fulfillment.middleware.bad_request"
+handler500 = "fulfillment.middleware.server_error"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -21,6 +24,8 @@ urlpatterns = [
     path("items/<int:item_id>/report/", report_issue.item_report, name="item-report"),
     path("items/<int:item_id>/report/preview/", report_issue.item_report_preview, name="item-report-preview"),
     path("bulk-rejections/<int:bulk_id>/", reject_all.bulk_rejection_status, name="bulk-rejection"),
+    path("bulk-rejections/<int:bulk_id>/retry/", reject_all.bulk_rejection_retry, name="bulk-rejection-retry"),
+    path("healthz", health.healthz, name="healthz"),
     path("operations/parked/", operations.parked_list, name="operations-parked"),
     path("pickup-choice/<str:token>/", customer_choice.pickup_choice, name="pickup-choice"),
     path("operations/parked/route/", operations.parked_route, name="operations-parked-route"),

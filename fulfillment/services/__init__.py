@@ -18,7 +18,13 @@ from .customer_choice import pickup_choice_apply
 from .digest import digest_send
 from .orders import order_complete, order_create, orders_start_picking
 from .parked import parked_items_cancel_stale
-from .reject_all import bulk_rejection_execute, bulk_rejection_request, facility_reject_all
+from .reject_all import (
+    bulk_rejection_execute,
+    bulk_rejection_request,
+    bulk_rejection_retry,
+    bulk_rejections_resume,
+    facility_reject_all,
+)
 from .rejections import item_reject, items_reject
 from .routing import items_route, stock_counts_set, stock_receipts_record, stock_receive
 
@@ -26,6 +32,8 @@ __all__ = [
     "bulk_rejection_execute",
     "bulk_rejection_request",
     "digest_send",
+    "bulk_rejection_retry",
+    "bulk_rejections_resume",
     "facility_reject_all",
     "item_reject",
     "items_reject",

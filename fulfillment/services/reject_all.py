@@ -5,17 +5,21 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import partial
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 from django.tasks import task
 from django.utils import timezone
 
 from inventory.models import Facility
 
-from ..errors import InvalidRequest
+from ..errors import InvalidRequest, ItemConflict
 from ..locks import lock_items
-from ..models import BulkRejection, Order, OrderItem
+from ..models import BulkRejection, Order, OrderItem, Rejection
 from ..selectors import items_for_reject_all
 from . import batches
 from .rejections import RejectionRequest, reason_get, rejections_apply
@@ -75,27 +79,40 @@ def facility_reject_all(
         if unknown:
             raise InvalidRequest(f"Unknown order(s): {', '.join(unknown)}.")
     summary = RejectAllSummary(dry_run=dry_run)
+    rerouted: Counter[int] = Counter()
+    resumed = bulk_rejection is not None and bool(bulk_rejection.item_ids)
     with transaction.atomic() if dry_run else nullcontext():
         if stop_routing and facility.allows_routing:
             Facility.objects.filter(pk=facility.pk).update(allows_routing=False)
             facility.allows_routing = False
-        item_ids = list(
-            items_for_reject_all(facility=facility, from_status=status, order_names=order_names).order_by("pk").values_list("pk", flat=True)
-        )
-        summary.items = len(item_ids)
-        summary.orders = (
-            items_for_reject_all(facility=facility, from_status=status, order_names=order_names).values("order_id").distinct().count()
-            if item_ids else 0
-        )
-        if bulk_rejection is not None:
-            BulkRejection.objects.filter(pk=bulk_rejection.pk).update(total_items=summary.items, total_orders=summary.orders)
-        rerouted: Counter[int] = Counter()
-        processed = 0
-        for batch in batches.chunks(item_ids):
+        if resumed:  # the list it set out with, from after the last committed batch; the counters committed with it
+            item_ids = bulk_rejection.item_ids
+            processed = bulk_rejection.processed_items
+            summary.items, summary.orders = bulk_rejection.total_items, bulk_rejection.total_orders
+            summary.rejected, summary.parked = bulk_rejection.rejected_items, bulk_rejection.parked_items
+            summary.skipped = bulk_rejection.skipped_items
+            if bulk_rejection.rerouted:
+                ids = dict(Facility.objects.filter(code__in=list(bulk_rejection.rerouted)).values_list("code", "pk"))
+                rerouted.update({ids[code]: n for code, n in bulk_rejection.rerouted.items()})
+        else:
+            item_ids = list(
+                items_for_reject_all(facility=facility, from_status=status, order_names=order_names).order_by("pk").values_list("pk", flat=True)
+            )
+            processed = 0
+            summary.items = len(item_ids)
+            summary.orders = (
+                items_for_reject_all(facility=facility, from_status=status, order_names=order_names).values("order_id").distinct().count()
+                if item_ids else 0
+            )
+            if bulk_rejection is not None:
+                _bulk_progress_save(bulk_rejection, total_items=summary.items, total_orders=summary.orders, item_ids=item_ids)
+        for batch in batches.chunks(item_ids[processed:]):
             with transaction.atomic():
                 locked = lock_items(batch)
-                valid = [i for i in locked if i.facility_id == facility.pk and i.status == status]
-                summary.skipped += len(batch) - len(valid)
+                # a batch re-run after a crash: what this job already rejected is neither rejected again nor skipped
+                done = _rejected_by(bulk_rejection, batch) if resumed else set()
+                valid = [i for i in locked if i.facility_id == facility.pk and i.status == status and i.pk not in done]
+                summary.skipped += len(batch) - len(valid) - len(done)
                 outcomes = rejections_apply(
                     facility=facility, requests=[RejectionRequest(i, i.quantity, reason) for i in valid], comment="Reject All",
                     user=user, bulk=bulk_rejection,
@@ -107,9 +124,9 @@ def facility_reject_all(
                         summary.parked += 1
                 summary.rejected += len(outcomes)
                 processed += len(batch)
-                if bulk_rejection is not None:
-                    BulkRejection.objects.filter(pk=bulk_rejection.pk).update(
-                        processed_items=processed, rejected_items=summary.rejected, parked_items=summary.parked,
+                if bulk_rejection is not None:  # counters and heartbeat commit with the batch, or not at all
+                    _bulk_progress_save(
+                        bulk_rejection, processed_items=processed, rejected_items=summary.rejected, parked_items=summary.parked,
                         skipped_items=summary.skipped, rerouted=batches.counts_by_facility_code(rerouted),
                     )
             if progress is not None:
@@ -120,6 +137,26 @@ def facility_reject_all(
     return summary
 
 
+class BulkRejectionTakenOver(Exception):
+    """This run's claim is gone (the job was resumed by another worker after its heartbeat went stale): stop here."""
+
+
+def _bulk_progress_save(bulk_rejection: BulkRejection, **fields) -> None:
+    """Progress and heartbeat of the run holding the claim (fenced by its attempt number); another run's claim stops it."""
+    record = BulkRejection.objects.filter(pk=bulk_rejection.pk)
+    if bulk_rejection.attempts:  # claimed by a worker (bulk_rejection_claim); a record passed in directly is not fenced
+        record = record.filter(state=BulkRejection.State.RUNNING, attempts=bulk_rejection.attempts)
+    updated = record.update(heartbeat_at=timezone.now(), **fields)
+    if not updated:
+        raise BulkRejectionTakenOver(f"Reject All {bulk_rejection.pk}: attempt {bulk_rejection.attempts} no longer holds the job")
+
+
+def _rejected_by(bulk_rejection: BulkRejection, item_ids: Sequence[int]) -> set[int]:
+    return set(
+        Rejection.objects.filter(bulk_rejection=bulk_rejection, order_item_id__in=item_ids).values_list("order_item_id", flat=True)
+    )
+
+
 def bulk_rejection_request(*, facility: Facility, from_status: str, reason_code: str, user, stop_routing: bool = False) -> BulkRejection:
     """Record a Reject All and enqueue its job once the record is committed (the immediate backend runs it then)."""
     status = _status_get(from_status)
@@ -127,44 +164,110 @@ def bulk_rejection_request(*, facility: Facility, from_status: str, reason_code:
     with transaction.atomic():
         bulk = BulkRejection.objects.create(
             facility=facility, from_status=status, reason=reason, requested_by=user if getattr(user, "pk", None) else None,
-            stop_routing=stop_routing,
+            stop_routing=stop_routing, heartbeat_at=timezone.now(),
         )
         transaction.on_commit(partial(bulk_rejection_run.enqueue, bulk.pk))
     bulk.refresh_from_db()  # with the immediate backend the job has run by now
     return bulk
 
 
-def bulk_rejection_claim(*, bulk_rejection_id: int) -> bool:
-    """QUEUED -> RUNNING, only if it is still queued: of two workers handed the same job, exactly one runs it."""
-    return bool(
-        BulkRejection.objects.filter(pk=bulk_rejection_id, state=BulkRejection.State.QUEUED).update(
-            state=BulkRejection.State.RUNNING, started_at=timezone.now()
+def bulk_rejection_claim(*, bulk_rejection_id: int) -> int:
+    """QUEUED -> RUNNING, only if it is still queued: of two workers handed the same job, exactly one runs it.
+
+    Returns the attempt number this claim holds (0: not claimed). The attempt number fences every later write of the run.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        claimed = BulkRejection.objects.filter(pk=bulk_rejection_id, state=BulkRejection.State.QUEUED).update(
+            state=BulkRejection.State.RUNNING, attempts=F("attempts") + 1, heartbeat_at=now,
+            started_at=Coalesce("started_at", Value(now)),
         )
-    )
+        if not claimed:
+            return 0
+        return BulkRejection.objects.values_list("attempts", flat=True).get(pk=bulk_rejection_id)
 
 
 def bulk_rejection_execute(*, bulk_rejection_id: int) -> BulkRejection:
-    """Run a recorded Reject All (called by the task); its record keeps progress and the final summary."""
-    if not bulk_rejection_claim(bulk_rejection_id=bulk_rejection_id):  # already running, done or failed
+    """Run (or resume) a recorded Reject All (called by the task); its record keeps progress and the final summary.
+
+    A run that raises is queued again until it has had BULK_REJECTION_MAX_ATTEMPTS attempts, then marked FAILED with the
+    error. A run whose worker dies keeps RUNNING with a stale heartbeat: `bulk_rejections_resume` queues it again.
+    """
+    attempt = bulk_rejection_claim(bulk_rejection_id=bulk_rejection_id)
+    if not attempt:  # already running, done or failed
         return BulkRejection.objects.get(pk=bulk_rejection_id)
     bulk = BulkRejection.objects.select_related("facility", "reason", "requested_by").get(pk=bulk_rejection_id)
+    mine = BulkRejection.objects.filter(pk=bulk.pk, state=BulkRejection.State.RUNNING, attempts=attempt)
     try:
         facility_reject_all(
             facility=bulk.facility, from_status=bulk.from_status, reason_code=bulk.reason.code, user=bulk.requested_by,
             order_names=bulk.order_names or None, stop_routing=bulk.stop_routing, bulk_rejection=bulk,
         )
+    except BulkRejectionTakenOver:
+        logger.warning("Reject All %s: attempt %s was taken over by a resumed run", bulk.pk, attempt)
     except Exception as exc:  # recorded for the manager and logged; the batches already committed stay committed
-        logger.exception("Reject All %s failed", bulk.pk)
+        logger.exception("Reject All %s failed (attempt %s)", bulk.pk, attempt)
         message = getattr(exc, "message", None) or "An unexpected error stopped it; the operations team has the details."
-        BulkRejection.objects.filter(pk=bulk.pk).update(
-            state=BulkRejection.State.FAILED, error=message[:2000], finished_at=timezone.now()
-        )
-        bulk.refresh_from_db()
-        return bulk
-    BulkRejection.objects.filter(pk=bulk.pk).update(state=BulkRejection.State.DONE, finished_at=timezone.now())
+        if attempt < settings.BULK_REJECTION_MAX_ATTEMPTS:
+            with transaction.atomic():
+                if mine.update(state=BulkRejection.State.QUEUED, error=message[:2000], heartbeat_at=timezone.now()):
+                    transaction.on_commit(partial(bulk_rejection_run.enqueue, bulk.pk))
+        else:
+            mine.update(state=BulkRejection.State.FAILED, error=message[:2000], finished_at=timezone.now())
+    else:
+        mine.update(state=BulkRejection.State.DONE, error="", finished_at=timezone.now(), heartbeat_at=timezone.now())
     bulk.refresh_from_db()
     return bulk
 
+
+@dataclass
+class ResumeSummary:
+    resumed: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+
+
+def bulk_rejections_resume(*, stale_after: timedelta | None = None) -> ResumeSummary:
+    """Queue again every Reject All whose heartbeat is older than `stale_after` (BULK_REJECTION_STALE_AFTER).
+
+    A RUNNING job with a stale heartbeat lost its worker (killed, out of memory, a deploy, the database gone): it is
+    queued again and goes on after its last committed batch; one that has had its BULK_REJECTION_MAX_ATTEMPTS attempts
+    is marked FAILED instead. A QUEUED job that waited that long is enqueued again (its task may have been lost; a
+    duplicate is harmless: only one claim succeeds). Each change is conditional, so two workers sweeping at once
+    resume a job once. The next worker start and `manage.py resume_bulk_rejections` call this.
+    """
+    stale_after = stale_after if stale_after is not None else timedelta(seconds=settings.BULK_REJECTION_STALE_AFTER)
+    cutoff = timezone.now() - stale_after
+    stale = Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created_at__lt=cutoff)
+    live = BulkRejection.objects.filter(stale, state__in=[BulkRejection.State.QUEUED, BulkRejection.State.RUNNING])
+    summary = ResumeSummary()
+    for pk, state, attempts in live.order_by("pk").values_list("pk", "state", "attempts"):
+        unchanged = live.filter(pk=pk, state=state, attempts=attempts)
+        with transaction.atomic():
+            if state == BulkRejection.State.RUNNING and attempts >= settings.BULK_REJECTION_MAX_ATTEMPTS:
+                if unchanged.update(
+                    state=BulkRejection.State.FAILED, finished_at=timezone.now(),
+                    error=f"It stopped {attempts} times before finishing (its worker was stopped or lost the database). "
+                    "Everything up to the last saved batch is done; Try again goes on from there.",
+                ):
+                    summary.failed.append(pk)
+            elif unchanged.update(state=BulkRejection.State.QUEUED, heartbeat_at=timezone.now()):
+                transaction.on_commit(partial(bulk_rejection_run.enqueue, pk))
+                summary.resumed.append(pk)
+    for pk in summary.resumed:
+        logger.warning("Reject All %s resumed (its heartbeat was older than %s)", pk, stale_after)
+    return summary
+
+
+def bulk_rejection_retry(*, bulk_rejection_id: int, facility: Facility) -> BulkRejection:
+    """A manager's **Try again** on a FAILED Reject All: queued again with fresh attempts, going on after its last batch."""
+    with transaction.atomic():
+        queued = BulkRejection.objects.filter(pk=bulk_rejection_id, facility=facility, state=BulkRejection.State.FAILED).update(
+            state=BulkRejection.State.QUEUED, attempts=0, error="", finished_at=None, heartbeat_at=timezone.now()
+        )
+        if not queued:
+            raise ItemConflict("This Reject All has not failed (it is queued, running or finished already), so there is nothing to try again.")
+        transaction.on_commit(partial(bulk_rejection_run.enqueue, bulk_rejection_id))
+    return BulkRejection.objects.select_related("reason", "requested_by").defer("item_ids").get(pk=bulk_rejection_id)
 
 
 @task()

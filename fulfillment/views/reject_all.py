@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from fulfillment import selectors, services
@@ -69,7 +70,7 @@ def reject_all(request: HttpRequest, status: str) -> HttpResponse:
     return render(request, CONFIRM_PAGE, context, status=status_code)
 
 
-def _bulk_context(bulk: BulkRejection) -> dict:
+def _bulk_context(request: HttpRequest, bulk: BulkRejection) -> dict:
     names = selectors.facility_names(bulk.rerouted.keys()) if bulk.rerouted else {}
     rerouted = sorted(
         ({"code": code, "name": names.get(code, code), "count": n} for code, n in bulk.rerouted.items()),
@@ -83,11 +84,13 @@ def _bulk_context(bulk: BulkRejection) -> dict:
         "finished": finished,
         "status_label": label,
         "page_url": reverse(url_name),
+        "max_attempts": settings.BULK_REJECTION_MAX_ATTEMPTS,
+        "can_retry": bulk.state == BulkRejection.State.FAILED and is_manager(request.membership),
     }
 
 
 def _bulk_progress_response(request: HttpRequest, bulk: BulkRejection) -> HttpResponse:
-    context = _bulk_context(bulk)
+    context = _bulk_context(request, bulk)
     parts = [(f"{PROGRESS_PAGE}#bulk-progress", context)]
     if context["finished"]:
         # The page's list (now empty but for what was skipped) and the counts, without a reload.
@@ -107,8 +110,26 @@ def bulk_rejection_status(request: HttpRequest, bulk_id: int) -> HttpResponse:
         raise Http404("No such Reject All at this store.")
     if is_htmx(request):
         return _bulk_progress_response(request, bulk)
-    context = _bulk_context(bulk)
+    context = _bulk_context(request, bulk)
     context["tabs"] = tabs(request.facility, None)
     context["facility"] = request.facility
     context["back_url"] = context["page_url"]
     return render(request, PROGRESS_PAGE, context)
+
+
+@require_POST
+@facility_required
+def bulk_rejection_retry(request: HttpRequest, bulk_id: int) -> HttpResponse:
+    """**Try again** on a failed Reject All (managers): queued again, it goes on after its last saved batch."""
+    if not is_manager(request.membership):
+        return notice(request, MANAGER_ONLY, status=403, title="Managers only")
+    bulk = selectors.dashboard_bulk_rejection(facility=request.facility, bulk_id=bulk_id)
+    if bulk is None:
+        raise Http404("No such Reject All at this store.")
+    try:
+        bulk = services.bulk_rejection_retry(bulk_rejection_id=bulk.pk, facility=request.facility)
+    except FulfillmentError as exc:
+        return notice(request, exc.message, status=409, title="Nothing to try again")
+    if not is_htmx(request):
+        return redirect("bulk-rejection", bulk_id=bulk.pk)
+    return _bulk_progress_response(request, bulk)

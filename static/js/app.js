@@ -43,3 +43,18 @@
     }, 50);
   });
 })();
+
+// The server answers 503 (with Retry-After) while its database is unreachable: say so instead of doing nothing.
+(function () {
+  "use strict";
+  document.addEventListener("htmx:responseError", function (event) {
+    var xhr = event.detail.xhr;
+    if (!xhr || xhr.status !== 503) return;
+    var messages = document.getElementById("messages");
+    if (!messages) return;
+    var p = document.createElement("p");
+    p.className = "message message-error";
+    p.textContent = "The store system cannot reach its database for a moment. Nothing was saved; try again in a few seconds.";
+    messages.replaceChildren(p);
+  });
+})();

@@ -130,6 +130,34 @@ def test_manager_rejects_all_and_sees_the_summary(page, login, shop):
     expect(panel).to_contain_text("There is nothing to reject")
 
 
+def test_manager_tries_a_failed_reject_all_again(page, login, shop, live_server):
+    """A Reject All that failed after its attempts: the page says so; Try again goes on and shows the summary."""
+    from django.utils import timezone
+
+    from fulfillment.models import BulkRejection, OrderItem, RejectionReason
+
+    failed = BulkRejection.objects.create(
+        facility=shop.brooklyn, from_status="IN_PROGRESS", reason=RejectionReason.objects.get(code="INACTIVE_STORE"),
+        requested_by=shop.manager, state=BulkRejection.State.FAILED, attempts=3, finished_at=timezone.now(),
+        error="It stopped 3 times before finishing (its worker was stopped or lost the database).",
+    )
+    login(page, "manager")
+    page.goto(f"{live_server.url}/bulk-rejections/{failed.pk}/")
+    panel = page.locator("#reject-all-panel")
+    expect(panel).to_contain_text("Reject All failed")
+    expect(panel.get_by_role("alert")).to_contain_text("It stopped 3 times")
+    panel.get_by_role("button", name="Try again").click()
+
+    expect(panel).to_contain_text("Reject All finished")
+    expect(panel.locator(".summary")).to_contain_text("Rejected3 items")
+    failed.refresh_from_db()
+    assert failed.state == "DONE" and failed.attempts == 1
+    assert not OrderItem.objects.filter(facility=shop.brooklyn, status="IN_PROGRESS").exists()
+    from tests.support import assert_inventory_invariant
+
+    assert_inventory_invariant()
+
+
 def test_associate_does_not_see_reject_all(page, login, shop, live_server):
     login(page, "associate")
     expect(page.get_by_role("button", name="Report an Issue").first).to_be_visible()

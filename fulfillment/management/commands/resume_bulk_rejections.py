@@ -1,0 +1,35 @@
+"""`manage.py resume_bulk_rejections [--stale-after SECONDS]` — queue again every Reject All that lost its worker.
+
+A Reject All whose heartbeat (written with every batch) is older than the limit (`BULK_REJECTION_STALE_SECONDS`,
+default 120) is queued again and goes on after its last committed batch; one that has had its
+`BULK_REJECTION_MAX_ATTEMPTS` attempts is marked FAILED (its page then offers **Try again**). `run_worker` does the same
+when it starts and every minute; run this one after a plain `db_worker` was killed, or from cron.
+"""
+
+from datetime import timedelta
+
+from django.core.management.base import BaseCommand, CommandError
+
+from fulfillment import services
+
+
+def seconds(value: str) -> int:
+    if not value.isascii() or not value.isdigit():
+        raise CommandError(f"--stale-after must be a whole number of seconds, not {value!r}.")
+    return int(value)
+
+
+class Command(BaseCommand):
+    help = "Queue again every Reject All whose worker stopped (heartbeat older than the limit)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--stale-after", type=str, help="Seconds without a heartbeat (default: BULK_REJECTION_STALE_SECONDS).")
+
+    def handle(self, *args, **options):
+        stale_after = timedelta(seconds=seconds(options["stale_after"])) if options["stale_after"] is not None else None
+        summary = services.bulk_rejections_resume(stale_after=stale_after)
+        ids = lambda pks: ", ".join(str(pk) for pk in pks)  # noqa: E731
+        lines = [f"Resumed {len(summary.resumed)} Reject All job(s)" + (f": {ids(summary.resumed)}" if summary.resumed else "") + "."]
+        if summary.failed:
+            lines.append(f"Marked {len(summary.failed)} as failed after too many attempts: {ids(summary.failed)}.")
+        self.stdout.write("\n".join(lines))

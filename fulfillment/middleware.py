@@ -1,0 +1,69 @@
+"""A request that meets a broken database connection (PostgreSQL restarting, a dropped connection) gets a clear 503 page
+with Retry-After instead of a 500. Django closes the broken connection when the request ends, and CONN_HEALTH_CHECKS
+makes the next request on that worker reconnect."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from django.db import InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse
+from django.template.loader import render_to_string
+from django.views import defaults
+
+logger = logging.getLogger(__name__)
+
+DATABASE_ERRORS = (OperationalError, InterfaceError)
+RETRY_AFTER_SECONDS = 10
+MESSAGE = "The store system cannot reach its database for a moment. Nothing was saved by this request; try again in a few seconds."
+
+
+def database_unavailable_response(request: HttpRequest | None = None) -> HttpResponse:
+    """503 + Retry-After, rendered without touching the database (no user, no session, no context processors)."""
+    body = render_to_string("503.html", {"message": MESSAGE, "retry_after": RETRY_AFTER_SECONDS})
+    response = HttpResponse(body, status=503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    response["Cache-Control"] = "no-store"
+    if request is not None and request.headers.get("HX-Request"):
+        response["HX-Reswap"] = "none"  # keep the page as it is; app.js shows the message
+    return response
+
+
+class DatabaseUnavailableMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if is_database_unavailable(exception):
+            logger.warning("Database unavailable during %s %s: %s", request.method, request.path, exception)
+            return database_unavailable_response(request)
+        return None
+
+
+def is_database_unavailable(exception: BaseException | None) -> bool:
+    """A connection error, or an error raised while handling one (the session backend turns it into UpdateError)."""
+    seen = 0
+    while exception is not None and seen < 10:
+        if isinstance(exception, DATABASE_ERRORS):
+            return True
+        exception = exception.__cause__ or exception.__context__
+        seen += 1
+    return False
+
+
+def server_error(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    """handler500: a database error raised outside a view (a middleware saving the session) is a 503 too."""
+    if is_database_unavailable(sys.exc_info()[1]):
+        return database_unavailable_response(request)
+    return defaults.server_error(request, *args, **kwargs)
+
+
+def bad_request(request: HttpRequest, exception: Exception, *args, **kwargs) -> HttpResponse:
+    """handler400: "session interrupted" because the session could not be saved to an unreachable database is a 503."""
+    if is_database_unavailable(exception):
+        return database_unavailable_response(request)
+    return defaults.bad_request(request, exception, *args, **kwargs)
