@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from fulfillment.views import operations, orders, reject_all, report_issue
+from fulfillment.views import operations, orders, reject_all, report_issue, reports
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -23,4 +23,7 @@ urlpatterns = [
     path("bulk-rejections/<int:bulk_id>/", reject_all.bulk_rejection_status, name="bulk-rejection"),
     path("operations/parked/", operations.parked_list, name="operations-parked"),
     path("operations/parked/route/", operations.parked_route, name="operations-parked-route"),
+    path("reports/rejections/", reports.rejections_report, name="reports-rejections"),
+    path("reports/rejections/rows/", reports.rejection_rows, name="reports-rejection-rows"),
+    path("reports/rejections.csv", reports.rejections_csv, name="reports-rejections-csv"),
 ]

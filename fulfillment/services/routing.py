@@ -19,6 +19,7 @@ from routing.services import RoutingSession, decisions_record, routing_session_o
 from ..locks import lock_items
 from ..models import OrderItem, Rejection
 from . import batches
+from .reports import routed_units_add
 
 Status = OrderItem.Status
 
@@ -93,6 +94,7 @@ def items_place(
     if split_parts:
         OrderItem.objects.bulk_create(split_parts, batch_size=1000)
     decisions_record(session=session, plans=[(item.pk, plan) for item, plan in zip(items, plans)], trigger=trigger)
+    routed_units_add(session=session, items=items, plans=plans)
     return plans
 
 

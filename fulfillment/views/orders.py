@@ -104,7 +104,9 @@ def order_list(request: HttpRequest, status: str) -> HttpResponse:
 @require_GET
 @facility_required
 def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
-    order = selectors.dashboard_order_detail(facility=request.facility, order_id=order_id)
+    # ?store=<id>: one of the user's stores (a report's drill-down links to the order at the store that rejected it)
+    facility = next((m.facility for m in request.memberships if str(m.facility_id) == request.GET.get("store")), request.facility)
+    order = selectors.dashboard_order_detail(facility=facility, order_id=order_id)
     if order is None:
         raise Http404("No such order at this store.")
     items = list(order.items.all())
@@ -112,7 +114,7 @@ def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
         request,
         "fulfillment/order_detail.html",
         {
-            "facility": request.facility,
+            "facility": facility,
             "order": order,
             "items": items,
             "tabs": tabs(request.facility, None),
