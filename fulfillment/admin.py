@@ -28,7 +28,9 @@ from .models import (
     Rejection,
     RejectionPolicy,
     RejectionReason,
+    RoutedUnitsDaily,
 )
+from .reports.csv import csv_response
 from .text import format_counts
 
 
@@ -429,6 +431,7 @@ class RejectionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ("order_item__order", "order_item__product", "facility", "reason", "routed_to", "rejected_by")
     date_hierarchy = "created_at"
     show_full_result_count = False
+    actions = ["export_csv"]
     fields = (
         "order_item_link", "facility", "reason", "quantity", "comment", "rejected_by", "created_at", "routed_to",
         "bulk_rejection", "caused_by",
@@ -438,6 +441,12 @@ class RejectionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="Order", ordering="order_item__order__name")
     def order_name(self, obj):
         return obj.order_item.order.name
+
+    @admin.action(description="Export CSV")
+    def export_csv(self, request, queryset):
+        """The selected rejections (or all that match the changelist with "select all"), streamed by the report's
+        exporter: same columns, ISO 8601 local times, formula cells neutralised."""
+        return csv_response(queryset, "rejections.csv")
 
     @admin.display(description="SKU", ordering="order_item__product__sku")
     def product_sku(self, obj):
@@ -495,3 +504,15 @@ class FacilityMembershipAdmin(admin.ModelAdmin):
     search_fields = ("user__username", "user__email", "facility__code", "facility__name")
     list_select_related = ("user", "facility")
     autocomplete_fields = ("user", "facility")
+
+
+@admin.register(RoutedUnitsDaily)
+class RoutedUnitsDailyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The rejection rate's denominator, kept by the routing transactions: read-only."""
+
+    list_display = ("day", "facility", "product", "shipping_method", "units")
+    list_filter = ("shipping_method", "facility")
+    search_fields = ("facility__code", "product__sku")
+    list_select_related = ("facility", "product")
+    date_hierarchy = "day"
+    show_full_result_count = False

@@ -80,6 +80,7 @@ class OrderItem(models.Model):
         indexes = [
             models.Index(fields=["facility", "status", "order"], name="order_item_facility_status_idx"),
             models.Index(fields=["status", "product"], name="order_item_status_product_idx"),
+            models.Index(fields=["facility", "status_changed_at"], name="order_item_fac_changed_idx"),
         ]
 
     def __str__(self) -> str:

@@ -3,7 +3,7 @@
 from collections import Counter
 from collections.abc import Sequence
 
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 
 from routing.engine import Plan
@@ -13,10 +13,10 @@ from ..models import OrderItem, RoutedUnitsDaily
 from ..reports.periods import zone_of
 
 
-@transaction.atomic
 def routed_units_add(*, session: RoutingSession, items: Sequence[OrderItem], plans: Sequence[Plan]) -> int:
     """Add the units these plans routed to ``RoutedUnitsDaily`` (one upsert, keys sorted so concurrent routings take
-    the roll-up rows in one order). Called by ``items_place`` in the transaction that records the decisions.
+    the roll-up rows in one order). Runs inside the caller's transaction (``items_place``, which records the
+    decisions), so a rolled-back routing never counts; no savepoint of its own (one statement).
     Returns the number of (facility, day, product, method) rows touched."""
     now = timezone.now()
     units: Counter[tuple] = Counter()

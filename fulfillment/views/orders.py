@@ -25,7 +25,9 @@ from fulfillment.forms import FacilitySwitchForm, SearchForm, StartPickingForm
 from fulfillment.models import OrderItem
 from fulfillment.permissions import choose_facility, facility_required, is_manager
 
-from .common import PAGE, REJECT_ALL_URLS, TABS, fragments, is_htmx, oob_tabs_and_messages, pk_url, tabs, with_item_urls
+from .common import (
+    PAGE, REJECT_ALL_URLS, TABS, fragments, is_htmx, oob_tabs_and_messages, pk_url, tabs, today_context, with_item_urls,
+)
 
 ORDERS_PER_PAGE = 25
 
@@ -72,6 +74,7 @@ def page_context(request: HttpRequest, status: str, *, query: str = "", page_num
         "rejectable": status in OrderItem.REJECTABLE,
         "can_reject_all": is_manager(request.membership) and status in REJECT_ALL_URLS,
         "reject_all_url": reverse(REJECT_ALL_URLS[status]) if status in REJECT_ALL_URLS else "",
+        **(today_context(request, counts) if status == OrderItem.Status.OPEN else {}),
     }
 
 
