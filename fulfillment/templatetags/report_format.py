@@ -18,6 +18,8 @@ def duration(seconds):
     """Seconds -> "3 h 20 min" / "45 min" / "2 d 4 h"; None -> "—"."""
     if seconds is None:
         return "—"
+    if seconds < 60:
+        return "under 1 min"
     minutes = int(round(seconds / 60))
     if minutes < 60:
         return f"{minutes} min"
