@@ -30,7 +30,7 @@ FIELDS = [
     "facility__timezone",
 ]
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-CHUNK = 2000
+CHUNK = 5000
 METHODS = dict(ShippingMethod.choices)
 
 

@@ -46,6 +46,12 @@ def product_q(text: str, prefix: str = "") -> Q:
     return Q(**{f"{prefix}sku__icontains": text}) | Q(**{f"{prefix}upc__icontains": text}) | Q(**{f"{prefix}name__icontains": text})
 
 
+class IdFilter(django_filters.NumberFilter):
+    """A positive integer id (a too large or non-integer value is a form error, not a database error)."""
+
+    field_class = forms.IntegerField
+
+
 class DateInput(forms.DateInput):
     input_type = "date"
 
@@ -65,7 +71,9 @@ class RejectionFilter(django_filters.FilterSet):
         label="Shipping method", field_name="order_item__order__shipping_method", choices=ShippingMethod.choices,
         empty_label="All methods",
     )
-    associate = django_filters.NumberFilter(label="Associate", field_name="rejected_by_id", widget=forms.HiddenInput)
+    associate = IdFilter(
+        label="Associate", field_name="rejected_by_id", widget=forms.HiddenInput, min_value=1, max_value=2**63 - 1
+    )
 
     class Meta:
         model = Rejection

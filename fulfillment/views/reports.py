@@ -97,9 +97,11 @@ def rejections_report(request: HttpRequest) -> HttpResponse:
     if selection is None:
         return _invalid(request, filterset)
     rejections = filterset.qs
-    head = selectors.headline(selection, rejections)
-    granularity, points = selectors.trend(selection, rejections)
-    reasons = selectors.by_reason(rejections, head.units)
+    groups = selectors.rejection_groups(rejections)
+    routed = selectors.routed_groups(selection)
+    head = selectors.headline(selection, rejections, groups, routed)
+    granularity, points = selectors.trend(selection, rejections, routed)
+    reasons = selectors.by_reason(groups, head.units)
     per_reason = request.GET.get("lines") == "reason"
     chart = charts.trend_chart(points, reasons={r["reason_id"]: r["reason__label"] for r in reasons} if per_reason else None)
     rows_url = reverse("reports-rejection-rows")
@@ -111,13 +113,13 @@ def rejections_report(request: HttpRequest) -> HttpResponse:
 
     for row in reasons:
         row["url"], row["rows_url"] = narrow(reason=row["reason_id"])
-    stores = selectors.by_store(selection, rejections, head.rejection_rate)
+    stores = selectors.by_store(selection, groups, routed, head.rejection_rate)
     for row in stores:
         row["url"], row["rows_url"] = narrow(store=row["facility"].pk)
     products = selectors.by_product(rejections, head.units)
     for row in products:
         row["url"], row["rows_url"] = narrow(product=row["order_item__product__sku"])
-    associates = selectors.by_associate(rejections, head.units)
+    associates = selectors.by_associate(groups, head.units)
     for row in associates:
         if row["rejected_by_id"] is not None:
             row["url"], row["rows_url"] = narrow(associate=row["rejected_by_id"])
