@@ -173,6 +173,10 @@ class Rejection(models.Model):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="collateral",
         help_text="The rejection whose policy caused this one (order split avoidance, cascade by product).",
     )
+    routed_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text="When the routing that placed the item (or the line it was split from) at this facility was decided.",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -8,8 +8,8 @@ Definitions (also in the README's "Reports" section):
 - fill rate = units completed / (units completed + units rejected), completed = items completed at the stores in the
   period (by the time they were completed);
 - re-routed / parked = share of the rejected items that went to another facility / were parked;
-- median time from routing to rejection: per rejection, since the latest routing decision that chose the rejecting
-  store for the item (or the line it was split from).
+- median time from routing to rejection: per rejection, ``created_at - routed_at`` (the latest routing decision that
+  chose the rejecting store for the item, or the line it was split from, recorded with the rejection).
 """
 
 from __future__ import annotations
@@ -21,13 +21,14 @@ from statistics import median
 
 from django.conf import settings
 from django.db.models import (
-    Aggregate, Case, Count, Min, DateField, DurationField, ExpressionWrapper, F, FloatField, OuterRef, Q, QuerySet,
+    Aggregate, Case, Count, DateField, DurationField, ExpressionWrapper, F, FloatField, Max, Min, OuterRef, Q, QuerySet,
     Subquery, Sum, When,
 )
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from fulfillment.models import OrderItem, Rejection, RoutedUnitsDaily
+from inventory.models import Product
 from routing.models import FacilityDailyLoad, RoutingDecision
 
 from .filters import Selection, product_q
@@ -104,29 +105,35 @@ class PercentileSeconds(Aggregate):
     output_field = FloatField()
 
 
-def _latest_decision_here(**item) -> Subquery:
-    """When the latest routing decision that chose the rejecting store for the item was made (an index range scan)."""
+def latest_decision_here(**item) -> Subquery:
+    """When the latest routing decision that chose the rejection's facility for the item was made (for the migration
+    that fills ``Rejection.routed_at``)."""
     decisions = RoutingDecision.objects.filter(
         **item, chosen_facility_id=OuterRef("facility_id"), created_at__lte=OuterRef("created_at")
     ).order_by("-created_at", "-id")
     return Subquery(decisions.values("created_at")[:1])
 
 
-def median_seconds_to_rejection(rejections: QuerySet[Rejection]) -> float | None:
-    """Median time from the routing that placed the item at the store to its rejection there (one query). The item's
-    own decisions first; a part split off a line (a partial rejection, a split routing) has its line's (looked up only
-    when the item has none: COALESCE is lazy). Rejections without a known routing are left out (the aggregate skips
-    NULLs), so the subqueries run once per row."""
-    routed_at = Coalesce(
-        _latest_decision_here(order_item_id=OuterRef("order_item_id")),
-        _latest_decision_here(order_item__split_parts__id=OuterRef("order_item_id")),
+def routed_at_for(*, facility_id: int, items) -> dict[int, object]:
+    """{item id: when the latest routing decision that chose ``facility_id`` for the item was made} for items about to
+    be rejected there; a part split off a line gets its line's (one query). Written to ``Rejection.routed_at``."""
+    line_of = {item.pk: item.split_from_id for item in items}
+    ids = {pk for pk in line_of if pk} | {pk for pk in line_of.values() if pk}
+    latest = dict(
+        RoutingDecision.objects.filter(order_item_id__in=ids, chosen_facility_id=facility_id).order_by()
+        .values("order_item_id").annotate(at=Max("created_at")).values_list("order_item_id", "at")
     )
-    waits = rejections.order_by().annotate(
-        wait=ExpressionWrapper(F("created_at") - routed_at, output_field=DurationField())
+    return {pk: latest.get(pk) or latest.get(line) for pk, line in line_of.items()}
+
+
+def median_seconds_to_rejection(rejections: QuerySet[Rejection]) -> float | None:
+    """Median of (rejected at - routed at) over the rejections whose routing is known (one query)."""
+    waits = rejections.order_by().filter(routed_at__isnull=False).annotate(
+        wait=ExpressionWrapper(F("created_at") - F("routed_at"), output_field=DurationField())
     )
     if settings.IS_POSTGRES:
         return waits.aggregate(m=PercentileSeconds("wait"))["m"]
-    values = [w.total_seconds() for w in waits.values_list("wait", flat=True) if w is not None]
+    values = [w.total_seconds() for w in waits.values_list("wait", flat=True)]
     return median(values) if values else None
 
 
@@ -222,8 +229,6 @@ def by_store(selection: Selection, groups: list[dict], routed: list[tuple], chai
 
 def by_product(rejections: QuerySet[Rejection], total_units: int) -> list[dict]:
     """The 20 products with the most units rejected (grouped by product id, then named: two small queries)."""
-    from inventory.models import Product
-
     top = list(
         rejections.order_by().values("order_item__product_id").annotate(items=Count("pk"), units=Sum("quantity"))
         .order_by("-units", "order_item__product_id")[:TOP_PRODUCTS]

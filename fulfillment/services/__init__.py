@@ -4,10 +4,13 @@
 - ``rejections``: the set-based rejection core and a single rejection;
 - ``reject_all``: Reject All in batches, recorded as a BulkRejection;
 - ``routing``: the placement step every path shares, and routing parked items again (also after receipts and counts);
-- ``batches``: batch size and chunking of the bulk services.
+- ``batches``: batch size and chunking of the bulk services;
+- ``reports``: the RoutedUnitsDaily roll-up (units routed per store, local day, product and shipping method), written
+  by the placement step in the routing's own transaction.
 
 Lock order in every transaction: order items (pk order), then inventory levels (pk order), then the day's load
-counters of limited facilities (see ``fulfillment/locks.py``, ``inventory/locks.py``, ``routing/locks.py``).
+counters of limited facilities (see ``fulfillment/locks.py``, ``inventory/locks.py``, ``routing/locks.py``), then the
+roll-up rows the routing upserts (in key order, last statement of the placement).
 The services that views, admin actions and commands call are importable from here.
 """
 

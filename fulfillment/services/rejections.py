@@ -16,6 +16,7 @@ from ..errors import InvalidRequest, ItemConflict
 from ..locks import lock_items
 from ..models import BulkRejection, OrderItem, Rejection, RejectionReason
 from ..selectors import collateral_item_ids, rejection_policy_for, rest_of_line_reason
+from ..reports.selectors import routed_at_for
 from .routing import items_place
 
 Status = OrderItem.Status
@@ -77,6 +78,7 @@ def items_reject(
             facility.pk, item.product_id, item.quantity, effect=req.reason.inventory_effect, reason_code=req.reason.code,
             reserved=True, reference=f"{item.order.name} item {item.pk}",
         )
+    routed_at = routed_at_for(facility_id=facility.pk, items=rejected_items)  # before the re-routing's decisions
     session = routing_session_open(book=book)
     plans = items_place(session=session, items=rejected_items, trigger=RoutingDecision.Trigger.REJECTION, just_rejected=facility.pk)
     rejections = Rejection.objects.bulk_create(
@@ -84,6 +86,7 @@ def items_reject(
             Rejection(
                 order_item=item, facility=facility, reason=req.reason, quantity=item.quantity, comment=comment[:500],
                 rejected_by=user if getattr(user, "pk", None) else None, routed_to_id=plan.facility_id, bulk_rejection=bulk,
+                routed_at=routed_at[item.pk],
             )
             for req, item, plan in zip(requests, rejected_items, plans)
         ],

@@ -64,3 +64,32 @@ def test_the_migration_fills_the_rollup_from_existing_decisions():
     migration = importlib.import_module("fulfillment.migrations.0004_routed_units_daily")
     migration.routed_units_fill(apps, None)
     assert rollup() == expected
+
+
+def test_rejections_record_when_the_item_was_routed_to_the_store():
+    from fulfillment.models import Rejection
+
+    world = World()
+    for rejection in Rejection.objects.select_related("order_item"):
+        item = rejection.order_item
+        decisions = RoutingDecision.objects.filter(
+            order_item_id__in=[item.pk, item.split_from_id], chosen_facility=rejection.facility,
+            created_at__lte=rejection.created_at,
+        )
+        own = decisions.filter(order_item_id=item.pk).order_by("-created_at").first()
+        expected = (own or decisions.order_by("-created_at").first()).created_at
+        assert rejection.routed_at == expected, rejection
+    partial = Rejection.objects.get(reason__code="DAMAGED")  # 1 of 3 tees: the part has its line's routing
+    assert partial.order_item.split_from_id and partial.routed_at == RoutingDecision.objects.get(
+        order_item_id=partial.order_item.split_from_id, trigger="ORDER_CREATED").created_at
+    assert world
+
+
+def test_the_migration_fills_routed_at_like_the_service():
+    from fulfillment.models import Rejection
+
+    World()
+    expected = dict(Rejection.objects.values_list("pk", "routed_at"))
+    Rejection.objects.update(routed_at=None)
+    importlib.import_module("fulfillment.migrations.0006_rejection_routed_at").routed_at_fill(apps, None)
+    assert dict(Rejection.objects.values_list("pk", "routed_at")) == expected

@@ -401,14 +401,15 @@ def test_rejections_report(bench_db, results):
     manager, _ = get_user_model().objects.get_or_create(username="bench_store_manager")
     FacilityMembership.objects.update_or_create(user=manager, facility=store, defaults={"role": "MANAGER"})
     store_client = _client(manager, store)
-    connection.queries_log.clear()
-    with CaptureQueriesContext(connection) as store_ctx:
+    store_client.get(url, params)
+    store_queries = []
+    with connection.execute_wrapper(lambda execute, sql, *args: store_queries.append(sql) or execute(sql, *args)):
         store_head = store_client.get(url, params).context["head"]
     store_samples = timed(lambda: store_client.get(url, params), runs=15, warmup=2)
     results.append(Row(
         f"Rejections report, one store ({store.code}, {store_head.items:,} rejections), 90 days, its manager",
         ms(median(store_samples)), ms(p95(store_samples)), "median <= 50 ms", median(store_samples) <= 0.050,
-        f"{len(store_ctx.captured_queries)} queries",
+        f"{len(store_queries)} queries",
     ))
     rows_url = reverse("reports-rejection-rows")
     rows_samples = timed(lambda: client.get(rows_url, params), runs=10, warmup=1)

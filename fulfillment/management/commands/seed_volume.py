@@ -536,6 +536,7 @@ class Command(BaseCommand):
                 "order_item_id": item_ids[k], "facility_id": fid[f_rej], "reason_id": reasons[code], "quantity": qty,
                 "comment": LEDGER_REFERENCE, "rejected_by_id": None, "created_at": when,
                 "routed_to_id": None if parked else fid[f], "bulk_rejection_id": None, "caused_by_id": None,
+                "routed_at": placed,
             })
             routed[(fid[f_rej], placed.astimezone(zones[f_rej]).date(), pid[p], order["shipping_method"])] += qty
         rows_write(RoutingDecision, decisions)
