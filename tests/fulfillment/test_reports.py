@@ -287,3 +287,21 @@ def test_report_queries_are_constant(world, django_assert_max_num_queries):
     from tests.support import assert_inventory_invariant
 
     assert_inventory_invariant()
+
+
+def test_drill_down_pages_swap_in_place_with_htmx(world):
+    from fulfillment.views import reports as report_views
+
+    client = world.client(world.staff)
+    original = report_views.ROWS_PER_PAGE
+    report_views.ROWS_PER_PAGE = 4
+    try:
+        full = client.get(ROWS)
+        assert full.context["page_obj"].paginator.num_pages == 3
+        assert 'hx-target="#drill-down"' in full.content.decode()
+        fragment = client.get(ROWS, {"page": 3}, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="drill-down")
+        html = fragment.content.decode()
+        assert html.lstrip().startswith('<section id="drill-down"') and "<html" not in html
+        assert len(fragment.context["rows"]) == 1 and "Page 3 of 3" in html
+    finally:
+        report_views.ROWS_PER_PAGE = original
