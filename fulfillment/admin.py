@@ -30,7 +30,9 @@ from .models import (
     Rejection,
     RejectionPolicy,
     RejectionReason,
+    RoutedUnitsDaily,
 )
+from .reports.csv import csv_response
 from .text import format_counts, items_reject_summary_text, route_summary_text
 
 
@@ -416,6 +418,7 @@ class RejectionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ("order_item__order", "order_item__product", "facility", "reason", "routed_to", "rejected_by")
     date_hierarchy = "created_at"
     show_full_result_count = False
+    actions = ["export_csv"]
     fields = (
         "order_item_link", "facility", "reason", "quantity", "comment", "rejected_by", "created_at", "routed_to",
         "bulk_rejection", "caused_by",
@@ -425,6 +428,12 @@ class RejectionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="Order", ordering="order_item__order__name")
     def order_name(self, obj):
         return obj.order_item.order.name
+
+    @admin.action(description="Export CSV")
+    def export_csv(self, request, queryset):
+        """The selected rejections (or all that match the changelist with "select all"), streamed by the report's
+        exporter: same columns, ISO 8601 local times, formula cells neutralised."""
+        return csv_response(queryset, "rejections.csv")
 
     @admin.display(description="SKU", ordering="order_item__product__sku")
     def product_sku(self, obj):
@@ -543,3 +552,15 @@ class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "digest_date",
     )
     readonly_fields = fields
+
+
+@admin.register(RoutedUnitsDaily)
+class RoutedUnitsDailyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The rejection rate's denominator, kept by the routing transactions: read-only."""
+
+    list_display = ("day", "facility", "product", "shipping_method", "units")
+    list_filter = ("shipping_method", "facility")
+    search_fields = ("facility__code", "product__sku")
+    list_select_related = ("facility", "product")
+    date_hierarchy = "day"
+    show_full_result_count = False

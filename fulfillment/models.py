@@ -95,6 +95,7 @@ class OrderItem(models.Model):
         indexes = [
             models.Index(fields=["facility", "status", "order"], name="order_item_facility_status_idx"),
             models.Index(fields=["status", "product"], name="order_item_status_product_idx"),
+            models.Index(fields=["facility", "status_changed_at"], name="order_item_fac_changed_idx"),
         ]
 
     def __str__(self) -> str:
@@ -201,11 +202,18 @@ class Rejection(models.Model):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="collateral",
         help_text="The rejection whose policy caused this one (order split avoidance, cascade by product).",
     )
+    routed_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text="When the routing that placed the item (or the line it was split from) at this facility was decided.",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [models.CheckConstraint(condition=Q(quantity__gt=0), name="rejection_quantity_positive")]
-        indexes = [models.Index(fields=["order_item", "facility"], name="rejection_item_facility_idx")]
+        indexes = [
+            models.Index(fields=["order_item", "facility"], name="rejection_item_facility_idx"),
+            models.Index(fields=["facility", "created_at"], name="rejection_facility_created_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.order_item_id} rejected at {self.facility_id}: {self.reason_id}"
@@ -366,3 +374,27 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} to {self.recipient} ({self.status})"
+
+
+class RoutedUnitsDaily(models.Model):
+    """Units routed to a facility on one of its local days, per product and shipping method: the denominator of the
+    rejection rate. Written by ``items_place`` in the transaction that records the routing decisions, so it is exactly
+    the sum of the decisions' allocations (a migration filled it from the decisions made before it existed)."""
+
+    facility = models.ForeignKey("inventory.Facility", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField(help_text="The facility's local date of the routing.")
+    product = models.ForeignKey("inventory.Product", on_delete=models.CASCADE, related_name="+")
+    shipping_method = models.CharField(max_length=16, choices=ShippingMethod.choices)
+    units = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = "routed units per day"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["facility", "day", "product", "shipping_method"], name="routed_units_daily_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["day", "facility"], name="routed_units_daily_day_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.facility_id} {self.day} {self.product_id} {self.shipping_method}: {self.units}"

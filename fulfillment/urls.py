@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from fulfillment.views import customer_choice, health, operations, orders, reject_all, report_issue
+from fulfillment.views import customer_choice, health, operations, orders, reject_all, report_issue, reports
 
 handler400 = "fulfillment.middleware.bad_request"
 handler500 = "fulfillment.middleware.server_error"
@@ -29,4 +29,7 @@ urlpatterns = [
     path("operations/parked/", operations.parked_list, name="operations-parked"),
     path("pickup-choice/<str:token>/", customer_choice.pickup_choice, name="pickup-choice"),
     path("operations/parked/route/", operations.parked_route, name="operations-parked-route"),
+    path("reports/rejections/", reports.rejections_report, name="reports-rejections"),
+    path("reports/rejections/rows/", reports.rejection_rows, name="reports-rejection-rows"),
+    path("reports/rejections.csv", reports.rejections_csv, name="reports-rejections-csv"),
 ]

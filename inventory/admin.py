@@ -37,6 +37,7 @@ class FacilityAdmin(admin.ModelAdmin):
         (None, {"fields": ("code", "name", "kind", "is_active")}),
         ("Routing", {"fields": ("allows_routing", "allows_pickup", "priority", "safety_stock", "daily_order_limit")}),
         ("Location", {"fields": ("latitude", "longitude", "timezone")}),
+        ("Today panel", {"fields": ("waiting_amber_minutes", "waiting_red_minutes")}),
     )
 
     def has_delete_permission(self, request, obj=None):

@@ -29,6 +29,12 @@ class Facility(models.Model):
     daily_order_limit = models.PositiveIntegerField(
         null=True, blank=True, help_text="Most order lines routed here per day (facility local date); empty = no limit."
     )
+    waiting_amber_minutes = models.PositiveIntegerField(
+        default=120, help_text="Today panel: the oldest open order turns amber when it has waited this long (minutes)."
+    )
+    waiting_red_minutes = models.PositiveIntegerField(
+        default=240, help_text="Today panel: the oldest open order turns red when it has waited this long (minutes)."
+    )
 
     class Meta:
         ordering = ["code"]

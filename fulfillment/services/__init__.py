@@ -7,10 +7,13 @@
 - ``customer_choice``: the customer's pickup choice after a rejection (emailed on commit) and cancelling parked items;
 - ``parked``: cancelling items parked longer than their ParkedItemPolicy allows;
 - ``digest``: the operations digest email;
-- ``batches``: batch size and chunking of the bulk services.
+- ``batches``: batch size and chunking of the bulk services;
+- ``reports``: the RoutedUnitsDaily roll-up (units routed per store, local day, product and shipping method), written
+  by the placement step in the routing's own transaction.
 
 Lock order in every transaction: order items (pk order), then inventory levels (pk order), then the day's load
-counters of limited facilities (see ``fulfillment/locks.py``, ``inventory/locks.py``, ``routing/locks.py``).
+counters of limited facilities (see ``fulfillment/locks.py``, ``inventory/locks.py``, ``routing/locks.py``), then the
+roll-up rows the routing upserts (in key order, last statement of the placement).
 The services that views, admin actions and commands call are importable from here.
 """
 

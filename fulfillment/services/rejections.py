@@ -16,6 +16,7 @@ from ..errors import FulfillmentError, InvalidRequest, ItemConflict
 from .. import policies
 from ..locks import lock_items, lock_items_unless_busy
 from ..models import BulkRejection, OrderItem, Rejection, RejectionReason
+from ..reports.selectors import routed_at_for
 from ..selectors import policy_candidates, rejection_policy_for
 from .customer_choice import pickup_choices_offer
 from .routing import items_place
@@ -72,6 +73,8 @@ def rejections_apply(
             rejected_items.append(part)
         else:
             rejected_items.append(item)
+    routed_at = routed_at_for(facility_id=facility.pk, items=rejected_items)  # before the re-routing's decisions
+
     def release_and_apply_reasons(book: InventoryBook) -> None:
         for req, item in zip(requests, rejected_items):
             book.reject(
@@ -88,6 +91,7 @@ def rejections_apply(
             Rejection(
                 order_item=item, facility=facility, reason=req.reason, quantity=item.quantity, comment=comment[:500],
                 rejected_by=user if getattr(user, "pk", None) else None, routed_to_id=plan.facility_id, bulk_rejection=bulk,
+                routed_at=routed_at[item.pk],
             )
             for req, item, plan in zip(requests, rejected_items, plans)
         ],

@@ -20,6 +20,7 @@ from routing.services import RoutingSession, decisions_record, routing_session_o
 from ..locks import lock_items
 from ..models import OrderItem, Rejection
 from . import batches
+from .reports import routed_units_add
 
 Status = OrderItem.Status
 
@@ -126,6 +127,7 @@ def items_place(
     ordered = [plans[item.pk] for item in items]
     _items_write(items, ordered, now)
     decisions_record(session=session, plans=[(item.pk, plan) for item, plan in zip(items, ordered)], trigger=trigger)
+    routed_units_add(session=session, items=items, plans=ordered)
     book.flush()
     session.close(ordered)
     return ordered

@@ -9,6 +9,8 @@ from django.urls import reverse
 
 from fulfillment import selectors
 from fulfillment.models import OrderItem
+from fulfillment.permissions import is_manager
+from fulfillment.reports.selectors import today_panel
 
 PAGE = "fulfillment/orders.html"
 NOTICE_PAGE = "fulfillment/message.html"
@@ -72,11 +74,25 @@ def fragments(request: HttpRequest, parts: list[tuple[str, dict]], *, status: in
     return response
 
 
+def today_context(request: HttpRequest, counts: dict[str, int]) -> dict:
+    """The Today panel of the Open tab: the full panel for managers, a compact one for associates."""
+    return {
+        "today": today_panel(facility=request.facility, counts=counts),
+        "today_full": is_manager(request.membership),
+        "facility": request.facility,
+    }
+
+
 def oob_tabs_and_messages(request: HttpRequest, current: str | None) -> list[tuple[str, dict]]:
-    return [
-        ("base.html#tabs", {"tabs": tabs(request.facility, current), "oob": True}),
+    """Tab counts and messages, plus the Today panel when the page is the Open tab (it sits at the top of it)."""
+    counts = selectors.dashboard_tab_counts(facility=request.facility)
+    parts = [
+        ("base.html#tabs", {"tabs": tabs(request.facility, current, counts), "oob": True}),
         ("base.html#messages", {"oob": True}),
     ]
+    if current == OrderItem.Status.OPEN:
+        parts.append((f"{PAGE}#today-panel", {**today_context(request, counts), "oob": True}))
+    return parts
 
 
 def notice(request: HttpRequest, message: str, *, status: int, title: str = "") -> HttpResponse:

@@ -25,7 +25,9 @@ from fulfillment.forms import FacilitySwitchForm, SearchForm, StartPickingForm
 from fulfillment.models import OrderItem
 from fulfillment.permissions import choose_facility, facility_required, is_manager
 
-from .common import PAGE, REJECT_ALL_URLS, TABS, fragments, is_htmx, oob_tabs_and_messages, pk_url, tabs, with_item_urls
+from .common import (
+    PAGE, REJECT_ALL_URLS, TABS, fragments, is_htmx, oob_tabs_and_messages, pk_url, tabs, today_context, with_item_urls,
+)
 
 ORDERS_PER_PAGE = 25
 
@@ -72,6 +74,7 @@ def page_context(request: HttpRequest, status: str, *, query: str = "", page_num
         "rejectable": status in OrderItem.REJECTABLE,
         "can_reject_all": is_manager(request.membership) and status in REJECT_ALL_URLS,
         "reject_all_url": reverse(REJECT_ALL_URLS[status]) if status in REJECT_ALL_URLS else "",
+        **(today_context(request, counts) if status == OrderItem.Status.OPEN else {}),
     }
 
 
@@ -104,7 +107,9 @@ def order_list(request: HttpRequest, status: str) -> HttpResponse:
 @require_GET
 @facility_required
 def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
-    order = selectors.dashboard_order_detail(facility=request.facility, order_id=order_id)
+    # ?store=<id>: one of the user's stores (a report's drill-down links to the order at the store that rejected it)
+    facility = next((m.facility for m in request.memberships if str(m.facility_id) == request.GET.get("store")), request.facility)
+    order = selectors.dashboard_order_detail(facility=facility, order_id=order_id)
     if order is None:
         raise Http404("No such order at this store.")
     items = list(order.items.all())
@@ -115,7 +120,7 @@ def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
         request,
         "fulfillment/order_detail.html",
         {
-            "facility": request.facility,
+            "facility": facility,
             "order": order,
             "items": items,
             "tabs": tabs(request.facility, None),

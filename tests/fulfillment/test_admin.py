@@ -105,7 +105,7 @@ ADMIN_MODELS = [
     ("routing", "facilitydailyload"), ("fulfillment", "order"), ("fulfillment", "orderitem"),
     ("fulfillment", "rejectionreason"), ("fulfillment", "rejection"), ("fulfillment", "rejectionpolicy"),
     ("fulfillment", "bulkrejection"), ("fulfillment", "facilitymembership"), ("fulfillment", "parkeditempolicy"),
-    ("fulfillment", "pickupchoice"), ("fulfillment", "notification"),
+    ("fulfillment", "pickupchoice"), ("fulfillment", "notification"), ("fulfillment", "routedunitsdaily"),
 ]
 
 
@@ -515,3 +515,18 @@ def test_facility_group_and_membership_admins_use_autocomplete(admin_client, sto
     assert set(membership_admin.autocomplete_fields) == {"user", "facility"}
     response = admin_client.get(reverse("admin:fulfillment_facilitymembership_add"))
     assert response.status_code == 200
+
+
+def test_rejection_admin_exports_the_selected_rows_as_csv_with_the_reports_exporter(admin_client, stores):
+    import csv
+    import io
+
+    grow(stores, 2)
+    Rejection.objects.filter(pk=Rejection.objects.order_by("pk").first().pk).update(comment="=cmd|' /C calc'!A0")
+    chosen = list(Rejection.objects.order_by("pk").values_list("pk", flat=True)[:3])
+    response = admin_client.post(changelist(Rejection), {"action": "export_csv", "_selected_action": chosen})
+    assert response.status_code == 200 and response["Content-Type"] == "text/csv; charset=utf-8"
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert sorted(int(r["rejection_id"]) for r in rows) == chosen
+    assert rows[-1]["comment"].startswith("'=cmd")
+    assert admin.site._registry[Rejection].date_hierarchy == "created_at"

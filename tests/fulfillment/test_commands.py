@@ -318,3 +318,36 @@ def test_bulk_commands_draw_a_progress_bar_on_a_terminal_only(stores, brooklyn_o
     OrderItem.objects.filter(order__name="#1003").update(status="UNROUTED", facility=None)
     call_command("route_orders", stdout=io.StringIO(), stderr=terminal)
     assert "Routing [" in terminal.getvalue()
+
+
+def test_seed_volume_writes_a_rejection_history_that_the_report_reads():
+    from django.core.management import call_command
+    from datetime import timedelta
+
+    from django.test import Client
+    from django.utils import timezone
+
+    from fulfillment.models import Rejection, RoutedUnitsDaily
+    from routing.models import RoutingDecision
+    from tests.factories import UserFactory
+
+    call_command(
+        "seed_volume", facilities=12, products=60, orders=1500, flagship_in_progress=5, flagship_open=10,
+        rejections=300, rejection_days=90, stdout=io.StringIO(),
+    )
+    seeded = Rejection.objects.filter(comment="seed_volume")
+    assert seeded.count() == 300
+    assert set(seeded.values_list("reason__code", flat=True)) == {
+        "NOT_IN_STOCK", "DAMAGED", "MISMATCH", "WORN_DISPLAY", "INACTIVE_STORE", "REJ_AVOID_ORD_SPLIT"
+    }
+    assert seeded.filter(routed_to__isnull=True).exists() and seeded.filter(routed_to__isnull=False).exists()
+    assert RoutingDecision.objects.count() == 600
+    staff = UserFactory(username="ops_volume", is_staff=True)
+    client = Client()
+    client.force_login(staff)
+    today = timezone.now().date()
+    response = client.get("/reports/rejections/", {"date_from": (today - timedelta(days=95)).isoformat(), "date_to": (today + timedelta(days=1)).isoformat()})
+    head = response.context["head"]
+    assert head.items == 300 and head.units_routed > head.units > 0 and head.median_seconds is not None
+    call_command("seed_volume", delete=True, stdout=io.StringIO())
+    assert not Rejection.objects.exists() and not RoutedUnitsDaily.objects.exists()

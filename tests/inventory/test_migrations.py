@@ -7,15 +7,17 @@ from django.db.migrations.executor import MigrationExecutor
 from inventory.models import InventoryAdjustment, InventoryLevel
 from tests.support import assert_inventory_invariant
 
-BEFORE = [("inventory", "0003_level_reserved_unsellable")]
+# Before: inventory just before the data migration, fulfillment before its first migration that needs a later inventory.
+BEFORE = [("inventory", "0003_level_reserved_unsellable"), ("fulfillment", "0006_bulk_rejection_heartbeat_attempts")]
 AFTER = [("inventory", "0005_level_quantity_constraints")]
 
 
-def _migrate(inventory_targets):
-    """Migrate inventory to `inventory_targets`, every other app to its latest migration; the apps of that state."""
+def _migrate(pinned):
+    """Migrate the apps in `pinned` to those migrations, every other app to its latest one; the apps of that state."""
     executor = MigrationExecutor(connection)
     executor.loader.build_graph()
-    targets = inventory_targets + [leaf for leaf in executor.loader.graph.leaf_nodes() if leaf[0] != "inventory"]
+    apps_pinned = {app for app, _ in pinned}
+    targets = pinned + [leaf for leaf in executor.loader.graph.leaf_nodes() if leaf[0] not in apps_pinned]
     executor.migrate(targets)
     return executor.loader.project_state(targets).apps
 

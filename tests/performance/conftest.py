@@ -17,7 +17,8 @@ from django.conf import settings
 from tests.performance import helpers
 
 BENCH_DATABASE = os.environ.get("BENCH_DATABASE", "sf_bench")
-VOLUME = {"facilities": 100, "products": 10000, "orders": 200000, "flagship_in_progress": 2000, "flagship_open": 10000}
+VOLUME = {"facilities": 100, "products": 10000, "orders": 200000, "flagship_in_progress": 2000, "flagship_open": 10000,
+          "rejections": 100000}
 RESULTS: list[helpers.Row] = []
 SETUP_NOTES: list[str] = []
 
@@ -59,7 +60,7 @@ def _ensure_database() -> None:
 
 def _volume_ok() -> bool:
     from fulfillment.management.commands.seed_volume import volume_facilities, volume_orders, volume_products
-    from fulfillment.models import OrderItem
+    from fulfillment.models import OrderItem, Rejection
 
     flagship = OrderItem.objects.filter(facility__code="V001")
     return (
@@ -68,6 +69,7 @@ def _volume_ok() -> bool:
         and volume_orders().count() == VOLUME["orders"]
         and flagship.filter(status="OPEN").count() == VOLUME["flagship_open"]
         and flagship.filter(status="IN_PROGRESS").values("order_id").distinct().count() == VOLUME["flagship_in_progress"]
+        and Rejection.objects.filter(comment="seed_volume").count() == VOLUME["rejections"]
     )
 
 
@@ -92,7 +94,7 @@ def bench_db(django_db_blocker):
             call_command(
                 "seed_volume", reset=True, facilities=VOLUME["facilities"], products=VOLUME["products"],
                 orders=VOLUME["orders"], flagship_in_progress=VOLUME["flagship_in_progress"],
-                flagship_open=VOLUME["flagship_open"], verbosity=0, stdout=open(os.devnull, "w"),
+                flagship_open=VOLUME["flagship_open"], rejections=VOLUME["rejections"], verbosity=0, stdout=open(os.devnull, "w"),
             )
             SETUP_NOTES.append(f"seeded the volume data with seed_volume in {time.monotonic() - started:.0f} s")
         helpers.vacuum()

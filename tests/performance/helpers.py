@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from django.db import connection, transaction
 
-from fulfillment.models import BulkRejection, OrderItem, Rejection
+from fulfillment.models import BulkRejection, OrderItem, Rejection, RoutedUnitsDaily
 from inventory.models import InventoryAdjustment, InventoryLevel
 from routing.models import FacilityDailyLoad, RoutingDecision
 
@@ -77,6 +77,7 @@ def table(rows: list[Row]) -> str:
 WATERMARKED = [RoutingDecision, Rejection, InventoryAdjustment, OrderItem, BulkRejection, InventoryLevel, FacilityDailyLoad]
 SNAPSHOT = "bench_item_snapshot"
 WATERMARK = "bench_watermark"
+ROLLUP_SNAPSHOT = "bench_routed_units_snapshot"  # the roll-up is upserted (rows change in place): copied whole
 
 
 def _table_exists(name: str) -> bool:
@@ -95,6 +96,8 @@ def snapshot(items_where: str, params=()) -> None:
             f"status_changed_at FROM {items} WHERE {items_where}",
             params,
         )
+        cursor.execute(f"DROP TABLE IF EXISTS {ROLLUP_SNAPSHOT}")
+        cursor.execute(f"CREATE UNLOGGED TABLE {ROLLUP_SNAPSHOT} AS SELECT * FROM {RoutedUnitsDaily._meta.db_table}")
         cursor.execute(f"CREATE UNLOGGED TABLE {WATERMARK} (tbl text PRIMARY KEY, max_id bigint NOT NULL)")
         for model in WATERMARKED:
             table = model._meta.db_table
@@ -131,6 +134,11 @@ def restore() -> bool:
             f"      WHERE a.level_id IN (SELECT level_id FROM bench_touched_levels) GROUP BY a.level_id) AS s "
             f"WHERE l.id = s.level_id"
         )
+        if _table_exists(ROLLUP_SNAPSHOT):
+            rollup = RoutedUnitsDaily._meta.db_table
+            cursor.execute(f"DELETE FROM {rollup}")
+            cursor.execute(f"INSERT INTO {rollup} SELECT * FROM {ROLLUP_SNAPSHOT}")
+            cursor.execute(f"DROP TABLE {ROLLUP_SNAPSHOT}")
         cursor.execute(f"DROP TABLE IF EXISTS {SNAPSHOT}")
         cursor.execute(f"DROP TABLE {WATERMARK}")
     vacuum()

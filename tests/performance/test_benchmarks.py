@@ -359,3 +359,76 @@ def test_http_report_an_issue_vs_bare_write(bench_db, results, flagship, manager
         ">= 40% of the bare view's req/s", ratio >= 0.40,
         f"{rep_rps:,.0f} req/s over {len(rep_lat)} rejections = {ratio:.0%} of the bare view",
     ))
+
+
+# -- reports -------------------------------------------------------------------------------------------------------------
+def _report_params(days: int) -> dict:
+    from django.utils import timezone as tz
+
+    today = tz.now().date()
+    return {"date_from": (today - __import__("datetime").timedelta(days=days - 1)).isoformat(), "date_to": today.isoformat()}
+
+
+def test_rejections_report(bench_db, results):
+    from django.contrib.auth import get_user_model
+
+    from fulfillment.models import Rejection
+
+    staff, _ = get_user_model().objects.get_or_create(username="bench_ops", defaults={"is_staff": True})
+    client = Client()
+    client.force_login(staff)
+    url = reverse("reports-rejections")
+    params = _report_params(90)
+    connection.queries_log.clear()  # the log is capped: a full one would count 0 queries
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url, params)
+    assert response.status_code == 200
+    head = response.context["head"]
+    queries = len(ctx.captured_queries)
+    samples = timed(lambda: client.get(url, params), runs=12, warmup=2)
+    results.append(Row(
+        f"Rejections report, whole chain, 90 days ({head.items:,} rejections, {head.units_routed:,} units routed)",
+        ms(median(samples)), ms(p95(samples)), "median <= 150 ms, constant queries", median(samples) <= 0.150,
+        f"{queries} queries; rate {head.rejection_rate:.1%}, fill {head.fill_rate:.1%}",
+    ))
+    # one store: the store with the most rejections, seen by its manager
+    busiest = Rejection.objects.values("facility_id").annotate(n=Count("pk")).order_by("-n").first()
+    store = Facility.objects.get(pk=busiest["facility_id"])
+    manager, _ = get_user_model().objects.get_or_create(username="bench_store_manager")
+    FacilityMembership.objects.update_or_create(user=manager, facility=store, defaults={"role": "MANAGER"})
+    store_client = _client(manager, store)
+    store_client.get(url, params)
+    store_queries = []
+    with connection.execute_wrapper(lambda execute, sql, *args: store_queries.append(sql) or execute(sql, *args)):
+        store_head = store_client.get(url, params).context["head"]
+    store_samples = timed(lambda: store_client.get(url, params), runs=15, warmup=2)
+    results.append(Row(
+        f"Rejections report, one store ({store.code}, {store_head.items:,} rejections), 90 days, its manager",
+        ms(median(store_samples)), ms(p95(store_samples)), "median <= 50 ms", median(store_samples) <= 0.050,
+        f"{len(store_queries)} queries",
+    ))
+    rows_url = reverse("reports-rejection-rows")
+    rows_samples = timed(lambda: client.get(rows_url, params), runs=10, warmup=1)
+    results.append(Row(
+        "Rejections drill-down, whole chain, 90 days (first page of 50)", ms(median(rows_samples)), ms(p95(rows_samples)),
+        "-", None, "",
+    ))
+    assert queries <= 20, [q["sql"][:200] for q in ctx.captured_queries]
+
+
+def test_rejections_csv_streamed(bench_db, results):
+    env = {**os.environ, "DATABASE_URL": bench_database_url(), "DEBUG": "0", "SECRET_KEY": "bench-not-secret-" + "x" * 40,
+           "SECURE_SSL_REDIRECT": "0"}
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "tests/performance/csv_probe.py"), "90"], cwd=ROOT, env=env, capture_output=True,
+        text=True, timeout=1200,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    rate = report["rows"] / report["seconds"]
+    results.append(Row(
+        f"CSV of {report['rows']:,} rejections streamed (whole chain, 90 days)", f"{rate:,.0f} rows/s", "-",
+        ">= 20,000 rows/s, peak <= 150 MiB", rate >= 20_000 and report["peak_mib"] <= 150,
+        f"{report['seconds']:.1f} s, {report['bytes'] / 2**20:.0f} MiB of CSV; peak RSS {report['peak_mib']:.0f} MiB "
+        f"(Django loaded: {report['before_mib']:.0f} MiB)",
+    ))

@@ -12,12 +12,18 @@ written table by table:
 - orders placed over the last 120 days, most of them completed, the last three days open, in progress, parked or
   cancelled; every shipping method (store pickup items sit at their pickup store).
 
-Seeded history has no routing decisions, rejections or ledger rows of completed shipments: the levels are what is
-left on the shelves now (the RECEIPT row equals it).
+- a rejection history for the reports (``--rejections``, default 100,000, over the last ``--rejection-days``, default
+  90): items of completed orders first routed to another store of their metro, rejected there (every reason, ~8 %
+  parked and routed again later), each with its two routing decisions (comment ``seed_volume``);
+- the ``RoutedUnitsDaily`` roll-up of every routed unit (the rejection rate's denominator).
+
+Seeded history has no other routing decisions and no ledger rows of completed shipments or rejections: the levels are
+what is left on the shelves now (the RECEIPT row equals it).
 """
 
 from __future__ import annotations
 
+import json
 import random
 import time
 from collections import Counter
@@ -28,7 +34,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from fulfillment.models import BulkRejection, FacilityMembership, Order, OrderItem, Rejection, RejectionPolicy
+from fulfillment.models import (
+    BulkRejection, FacilityMembership, Order, OrderItem, Rejection, RejectionPolicy, RejectionReason, RoutedUnitsDaily,
+)
+from fulfillment.reports.periods import zone_of
 from inventory.models import Facility, InventoryAdjustment, InventoryLevel, Product
 from routing.models import FacilityDailyLoad, ParkedKind, RoutingDecision
 
@@ -80,6 +89,9 @@ SHIPPING = [("STANDARD", 60), ("EXPRESS", 15), ("SAME_DAY", 10), ("STORE_PICKUP"
 RECENT_STATUS = [("OPEN", 45), ("IN_PROGRESS", 25), ("COMPLETED", 20), ("UNROUTED", 7), ("CANCELLED", 3)]
 RECENT_DAYS = 3
 HISTORY_DAYS = 120
+REJECTION_REASONS = [("NOT_IN_STOCK", 40), ("DAMAGED", 20), ("MISMATCH", 15), ("WORN_DISPLAY", 10),
+                     ("INACTIVE_STORE", 10), ("REJ_AVOID_ORD_SPLIT", 5)]
+PARKED_SHARE = 0.08
 
 
 # -- what exists -------------------------------------------------------------------------------------------------
@@ -112,7 +124,7 @@ def volume_delete(stdout=None) -> dict[str, int]:
     orders_sql, o_params = _sql(volume_orders())
     t = {m.__name__: m._meta.db_table for m in (
         RoutingDecision, Rejection, BulkRejection, InventoryAdjustment, InventoryLevel, OrderItem, Order,
-        FacilityDailyLoad, FacilityMembership, RejectionPolicy, Product, Facility,
+        FacilityDailyLoad, FacilityMembership, RejectionPolicy, Product, Facility, RoutedUnitsDaily,
     )}
     group_table = Facility.groups.through._meta.db_table
     items = f"SELECT id FROM {t['OrderItem']} WHERE order_id IN ({orders_sql})"
@@ -128,6 +140,8 @@ def volume_delete(stdout=None) -> dict[str, int]:
         ("order items", f"DELETE FROM {t['OrderItem']} WHERE order_id IN ({orders_sql})", o_params),
         ("orders", f"DELETE FROM {t['Order']} WHERE id IN ({orders_sql})", o_params),
         ("daily loads", f"DELETE FROM {t['FacilityDailyLoad']} WHERE facility_id IN ({facilities_sql})", f_params),
+        ("routed units", f"DELETE FROM {t['RoutedUnitsDaily']} WHERE facility_id IN ({facilities_sql}) "
+                         f"OR product_id IN ({products_sql})", f_params + p_params),
         ("memberships", f"DELETE FROM {t['FacilityMembership']} WHERE facility_id IN ({facilities_sql})", f_params),
         ("policies", f"DELETE FROM {t['RejectionPolicy']} WHERE facility_id IN ({facilities_sql})", f_params),
         ("group members", f"DELETE FROM {group_table} WHERE facility_id IN ({facilities_sql})", f_params),
@@ -151,6 +165,8 @@ def rows_write(model, rows: list[dict], *, batch: int = 5000) -> int:
     for f in fields:
         if f.has_default():
             defaults[f.column] = f.get_db_prep_save(f.get_default(), connection)
+        elif not f.null and f.empty_strings_allowed:  # a text field without a default: Django saves ""
+            defaults[f.column] = ""
         else:
             defaults[f.column] = None
     table = model._meta.db_table
@@ -181,6 +197,8 @@ class Plan:
     atp: list[list[int]] = field(default_factory=list)
     orders: list[dict] = field(default_factory=list)
     items: list[tuple] = field(default_factory=list)  # (order index, product index, qty, facility index | None, status)
+    # (item index, rejecting facility index, reason code, minutes from routing to rejection, parked first)
+    rejections: list[tuple] = field(default_factory=list)
 
 
 def _weighted(rng: random.Random, pairs):
@@ -322,6 +340,36 @@ def plan_build(*, n_facilities: int, n_products: int, n_orders: int, flagship_in
     return plan
 
 
+def history_build(plan: Plan, *, n_rejections: int, days: int, seed: int = 42) -> None:
+    """A rejection history: items of completed orders placed in the last `days` days, each first routed to another
+    store of its metro and rejected there (at most one rejection per item)."""
+    if not n_rejections:
+        return
+    rng = random.Random(seed + 1)
+    now = timezone.now()
+    stores_by_metro: dict[int, list[int]] = {}
+    for i, f in enumerate(plan.facilities):
+        if f["kind"] == "STORE":
+            stores_by_metro.setdefault(plan.facility_metro[i], []).append(i)
+    all_stores = [i for stores in stores_by_metro.values() for i in stores]
+    eligible = [
+        k for k, (o, _p, _q, f, status) in enumerate(plan.items)
+        if status == "COMPLETED" and f is not None and now - plan.orders[o]["placed_at"] < timedelta(days=days, hours=-6)
+    ]
+    if len(eligible) < n_rejections:
+        raise CommandError(
+            f"Only {len(eligible)} completed items in the last {days} days for {n_rejections} rejections: "
+            "seed more --orders or fewer --rejections."
+        )
+    reason = _weighted(rng, REJECTION_REASONS)
+    for k in sorted(rng.sample(eligible, n_rejections)):
+        f = plan.items[k][3]
+        others = [s for s in stores_by_metro.get(plan.facility_metro[f], []) if s != f] or [s for s in all_stores if s != f]
+        if not others:
+            continue
+        plan.rejections.append((k, others[rng.randrange(len(others))], reason(), rng.uniform(5, 6 * 60), rng.random() < PARKED_SHARE))
+
+
 # -- the command -----------------------------------------------------------------------------------------------------
 class Command(BaseCommand):
     help = (
@@ -338,6 +386,8 @@ class Command(BaseCommand):
         parser.add_argument("--orders", type=int, default=200000)
         parser.add_argument("--flagship-in-progress", type=int, default=2000, help="In-progress orders at V001.")
         parser.add_argument("--flagship-open", type=int, default=10000, help="Open items at V001.")
+        parser.add_argument("--rejections", type=int, default=100000, help="Rejections in the history (reports).")
+        parser.add_argument("--rejection-days", type=int, default=90, help="Days the rejection history spans.")
         parser.add_argument("--seed", type=int, default=42, help="Random seed (the same data on every run).")
         parser.add_argument("--reset", action="store_true", help="Delete existing volume data first, then seed.")
         parser.add_argument("--delete", action="store_true", help="Only delete the volume data.")
@@ -372,18 +422,20 @@ class Command(BaseCommand):
             n_facilities=opts["facilities"], n_products=opts["products"], n_orders=opts["orders"],
             flagship_in_progress=opts["flagship_in_progress"], flagship_open=opts["flagship_open"], seed=opts["seed"],
         )
-        done(f"generated {len(plan.orders)} orders with {len(plan.items)} items")
+        history_build(plan, n_rejections=opts["rejections"], days=opts["rejection_days"], seed=opts["seed"])
+        done(f"generated {len(plan.orders)} orders with {len(plan.items)} items and {len(plan.rejections)} rejections")
         with transaction.atomic():
             self._write(plan, done)
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
-                for model in (Facility, Product, InventoryLevel, InventoryAdjustment, Order, OrderItem):
+                for model in (Facility, Product, InventoryLevel, InventoryAdjustment, Order, OrderItem, Rejection,
+                              RoutingDecision, RoutedUnitsDaily):
                     cursor.execute(f"ANALYZE {model._meta.db_table}")
             done("analyzed")
         counts = Counter(item[4] for item in plan.items)
         self.stdout.write(self.style.SUCCESS(
             f"Seeded {len(plan.facilities)} facilities, {len(plan.products)} products, {self._levels} inventory levels, "
-            f"{len(plan.orders)} orders, {len(plan.items)} items ("
+            f"{len(plan.orders)} orders, {len(plan.items)} items, {len(plan.rejections)} rejections ("
             + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) + f") in {time.monotonic() - started:.1f} s."
         ))
 
@@ -422,6 +474,7 @@ class Command(BaseCommand):
                 "status": status, "split_from_id": None, "status_changed_at": placed,
                 "parked_reason": "Parked: no facility had stock when the order arrived (seeded)." if status == "UNROUTED" else "",
                 "parked_kind": ParkedKind.NO_FACILITY if status == "UNROUTED" else "",
+                "parked_since": placed if status == "UNROUTED" else None,
             })
         rows_write(OrderItem, item_rows)
         del item_rows
@@ -453,4 +506,52 @@ class Command(BaseCommand):
             )
             reserves = cursor.rowcount
         done(f"wrote {receipts} RECEIPT and {reserves} RESERVE ledger rows")
+        self._write_history(plan, fid, pid, done)
 
+    def _write_history(self, plan: Plan, fid: list[int], pid: list[int], done):
+        """The rejections with their two routing decisions each, and the roll-up of every routed unit."""
+        item_ids = list(OrderItem.objects.filter(order__name__startswith=ORDER_NAME_PREFIX).order_by("pk").values_list("pk", flat=True))
+        reasons = dict(RejectionReason.objects.values_list("code", "pk"))
+        codes = [f["code"] for f in plan.facilities]
+        zones = [zone_of(f["timezone"]) for f in plan.facilities]
+        routed: Counter[tuple] = Counter()
+        rejected_at: dict[int, int] = {}
+        decisions, rejections = [], []
+        for k, f_rej, code, minutes, parked in plan.rejections:
+            o, p, qty, f, _status = plan.items[k]
+            order = plan.orders[o]
+            placed = order["placed_at"]
+            when = placed + timedelta(minutes=minutes)
+            rejected_at[k] = f_rej
+            decisions.append({
+                "order_item_id": item_ids[k], "outcome": "ROUTED", "trigger": "ORDER_CREATED", "chosen_facility_id": fid[f_rej],
+                "rule_name": "Nearest store with stock", "summary": f"Routed to {codes[f_rej]} (seeded).",
+                "allocations": json.dumps([{"facility": codes[f_rej], "quantity": qty}]), "candidates": "[]", "created_at": placed,
+            })
+            decisions.append({
+                "order_item_id": item_ids[k], "outcome": "UNROUTED" if parked else "ROUTED", "trigger": "REJECTION",
+                "chosen_facility_id": None if parked else fid[f], "rule_name": "Nearest store with stock",
+                "summary": "Parked: no facility could take it (seeded)." if parked else f"Re-routed to {codes[f]} (seeded).",
+                "allocations": "[]" if parked else json.dumps([{"facility": codes[f], "quantity": qty}]),
+                "candidates": "[]", "created_at": when,
+            })
+            rejections.append({
+                "order_item_id": item_ids[k], "facility_id": fid[f_rej], "reason_id": reasons[code], "quantity": qty,
+                "comment": LEDGER_REFERENCE, "rejected_by_id": None, "created_at": when,
+                "routed_to_id": None if parked else fid[f], "bulk_rejection_id": None, "caused_by_id": None,
+                "routed_at": placed,
+            })
+            routed[(fid[f_rej], placed.astimezone(zones[f_rej]).date(), pid[p], order["shipping_method"])] += qty
+        rows_write(RoutingDecision, decisions)
+        rows_write(Rejection, rejections)
+        done(f"wrote {len(rejections)} rejections and {len(decisions)} routing decisions")
+        del decisions, rejections
+        for k, (o, p, qty, f, status) in enumerate(plan.items):
+            if f is not None and status != "UNROUTED":
+                order = plan.orders[o]
+                routed[(fid[f], order["placed_at"].astimezone(zones[f]).date(), pid[p], order["shipping_method"])] += qty
+        rows_write(RoutedUnitsDaily, [
+            {"facility_id": f, "day": day, "product_id": p, "shipping_method": m, "units": n}
+            for (f, day, p, m), n in routed.items()
+        ])
+        done(f"wrote {len(routed)} routed-units roll-up rows")

@@ -1,0 +1,1 @@
+"""Insight: the rejections report (figures, breakdowns, trend, drill-down, CSV) and the Today panel."""

@@ -1,0 +1,40 @@
+"""The roll-up behind the rejection rate: units routed per facility, local day, product and shipping method."""
+
+from collections import Counter
+from collections.abc import Sequence
+
+from django.db import connection
+from django.utils import timezone
+
+from routing.engine import Plan
+from routing.services import RoutingSession
+
+from ..models import OrderItem, RoutedUnitsDaily
+from ..reports.periods import zone_of
+
+
+def routed_units_add(*, session: RoutingSession, items: Sequence[OrderItem], plans: Sequence[Plan]) -> int:
+    """Add the units these plans routed to ``RoutedUnitsDaily`` (one upsert, keys sorted so concurrent routings take
+    the roll-up rows in one order). Runs inside the caller's transaction (``items_place``, which records the
+    decisions), so a rolled-back routing never counts; no savepoint of its own (one statement).
+    Returns the number of (facility, day, product, method) rows touched."""
+    now = timezone.now()
+    units: Counter[tuple] = Counter()
+    for item, plan in zip(items, plans):
+        for facility_id, quantity in plan.allocations:
+            facility = session.router.facility_by_id[facility_id]
+            day = now.astimezone(zone_of(facility.timezone)).date()
+            units[(facility_id, day, item.product_id, item.effective_shipping_method)] += quantity
+    if not units:
+        return 0
+    table = connection.ops.quote_name(RoutedUnitsDaily._meta.db_table)
+    rows = sorted(units.items())
+    values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(rows))
+    params = [value for key, n in rows for value in (*key, n)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (facility_id, day, product_id, shipping_method, units) VALUES {values} "
+            f"ON CONFLICT (facility_id, day, product_id, shipping_method) DO UPDATE SET units = {table}.units + excluded.units",
+            params,
+        )
+    return len(rows)
