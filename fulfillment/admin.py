@@ -15,7 +15,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.html import format_html
 
-from inventory.admin import ReadOnlyAdminMixin
+from inventory.admin import DateHierarchyGuardMixin, ReadOnlyAdminMixin
 from inventory.models import InventoryLevel
 
 from . import selectors, services
@@ -212,7 +212,7 @@ class OrderItemInline(admin.TabularInline):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(DateHierarchyGuardMixin, admin.ModelAdmin):
     list_display = (
         "name", "customer_name", "shipping_method", "pickup_facility", "placed_at", "item_count", "open_count",
         "in_progress_count", "completed_count", "parked_count",
@@ -419,7 +419,7 @@ class RejectionReasonAdmin(admin.ModelAdmin):
 
 
 @admin.register(Rejection)
-class RejectionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class RejectionAdmin(DateHierarchyGuardMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "created_at", "order_name", "product_sku", "facility", "reason", "quantity", "routed_to", "rejected_by",
         "caused_by_id", "comment",
@@ -473,7 +473,7 @@ class RejectionPolicyAdmin(admin.ModelAdmin):
 
 
 @admin.register(BulkRejection)
-class BulkRejectionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class BulkRejectionAdmin(DateHierarchyGuardMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "created_at", "facility", "from_status", "reason", "state", "total_orders", "total_items", "rejected_items",
         "rerouted_summary", "parked_items", "skipped_items", "requested_by",
@@ -495,3 +495,21 @@ class FacilityMembershipAdmin(admin.ModelAdmin):
     search_fields = ("user__username", "user__email", "facility__code", "facility__name")
     list_select_related = ("user", "facility")
     autocomplete_fields = ("user", "facility")
+
+
+# django-axes' admin (failed logins; deleting an access attempt unlocks that login), with the same date-filter guard.
+def _guard_axes_admin() -> None:
+    from axes import admin as axes_admin
+    from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+
+    for model, model_admin in (
+        (AccessAttempt, axes_admin.AccessAttemptAdmin),
+        (AccessLog, axes_admin.AccessLogAdmin),
+        (AccessFailureLog, axes_admin.AccessFailureLogAdmin),
+    ):
+        if admin.site.is_registered(model):
+            admin.site.unregister(model)
+            admin.site.register(model, type(model_admin.__name__, (DateHierarchyGuardMixin, model_admin), {}))
+
+
+_guard_axes_admin()
