@@ -24,10 +24,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from fulfillment.management.base import BaseCommand, whole_number
 from fulfillment.models import BulkRejection, FacilityMembership, Order, OrderItem, Rejection, RejectionPolicy
 from inventory.models import Facility, InventoryAdjustment, InventoryLevel, Product
 from routing.models import FacilityDailyLoad, RoutingDecision
@@ -337,12 +338,14 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--facilities", type=int, default=100)
-        parser.add_argument("--products", type=int, default=10000)
-        parser.add_argument("--orders", type=int, default=200000)
-        parser.add_argument("--flagship-in-progress", type=int, default=2000, help="In-progress orders at V001.")
-        parser.add_argument("--flagship-open", type=int, default=10000, help="Open items at V001.")
-        parser.add_argument("--seed", type=int, default=42, help="Random seed (the same data on every run).")
+        parser.add_argument("--facilities", type=whole_number(1, 999), default=100, help="1 to 999 (codes V001..V999).")
+        parser.add_argument("--products", type=whole_number(1, 1_000_000), default=10000)
+        parser.add_argument("--orders", type=whole_number(0, 10_000_000), default=200000)
+        parser.add_argument(
+            "--flagship-in-progress", type=whole_number(0, 1_000_000), default=2000, help="In-progress orders at V001."
+        )
+        parser.add_argument("--flagship-open", type=whole_number(0, 1_000_000), default=10000, help="Open items at V001.")
+        parser.add_argument("--seed", type=whole_number(), default=42, help="Random seed (the same data on every run).")
         parser.add_argument("--reset", action="store_true", help="Delete existing volume data first, then seed.")
         parser.add_argument("--delete", action="store_true", help="Only delete the volume data.")
 
