@@ -1,6 +1,6 @@
 """The project's admin site: Django's, with request checks every admin view gets.
 
-``settings.INSTALLED_APPS`` names ``fulfillment.admin_site.AdminConfig`` instead of ``django.contrib.admin``, so
+``settings.INSTALLED_APPS`` names ``fulfillment.admin_apps.AdminConfig`` instead of ``django.contrib.admin``, so
 ``admin.site`` (where every app registers) is this site.
 """
 
@@ -9,12 +9,24 @@ from __future__ import annotations
 from functools import wraps
 
 from django.contrib import admin
-from django.contrib.admin.apps import AdminConfig as DjangoAdminConfig
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.admin.options import TO_FIELD_VAR
+from django.core.validators import MaxLengthValidator
 from django.http import HttpResponseBadRequest
 
 
+class AdminLoginForm(AdminAuthenticationForm):
+    """The admin's login form with the username's length checked on the server (see ``fulfillment.forms.LoginForm``)."""
+
+    def __init__(self, request=None, *args, **kwargs):
+        super().__init__(request, *args, **kwargs)
+        field = self.fields["username"]
+        field.validators.append(MaxLengthValidator(field.max_length))
+
+
 class AdminSite(admin.AdminSite):
+    login_form = AdminLoginForm
+
     def admin_view(self, view, cacheable=False):
         inner = super().admin_view(view, cacheable)
 
@@ -26,9 +38,3 @@ class AdminSite(admin.AdminSite):
             return inner(request, *args, **kwargs)
 
         return checked
-
-
-class AdminConfig(DjangoAdminConfig):
-    """django.contrib.admin with this module's ``AdminSite`` as ``admin.site``."""
-
-    default_site = "fulfillment.admin_site.AdminSite"

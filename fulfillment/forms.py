@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from django import forms
+from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
 
 from fulfillment import selectors
 from fulfillment.models import RejectionReason
@@ -142,3 +144,16 @@ class FacilitySwitchForm(forms.Form):
     def __init__(self, *args, memberships, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["facility"].choices = [(m.facility_id, m.facility.name) for m in memberships]
+
+
+class LoginForm(AuthenticationForm):
+    """Django's login form, with the username's length checked on the server too.
+
+    ``AuthenticationForm`` only sets the widget's ``maxlength``; a longer username reached ``authenticate()`` and
+    django-axes then failed to record the attempt (PostgreSQL: value too long), a 500. Now it is a form error.
+    """
+
+    def __init__(self, request=None, *args, **kwargs):
+        super().__init__(request, *args, **kwargs)
+        field = self.fields["username"]
+        field.validators.append(MaxLengthValidator(field.max_length))

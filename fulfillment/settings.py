@@ -33,7 +33,7 @@ ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,l
 CSRF_TRUSTED_ORIGINS = [o.strip() for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()]
 
 INSTALLED_APPS = [
-    "fulfillment.admin_site.AdminConfig",  # django.contrib.admin with the project's checks on every admin view
+    "fulfillment.admin_apps.AdminConfig",  # django.contrib.admin with the project's checks on every admin view
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

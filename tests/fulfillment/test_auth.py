@@ -138,3 +138,15 @@ def test_a_login_lasts_one_shift_and_ends_when_the_browser_closes(client, associ
     cookie = client.cookies[settings.SESSION_COOKIE_NAME]
     assert not cookie["max-age"] and not cookie["expires"]  # a browser-session cookie
     assert client.session.get_expiry_age() <= 12 * 3600
+
+
+@pytest.mark.parametrize("url", [LOGIN, "/admin/login/"])
+@pytest.mark.parametrize(
+    "username, error",
+    [("x" * 3000, "Ensure this value has at most 150 characters"), ("bk_\x00associate", "Null characters are not allowed")],
+)
+def test_an_overlong_or_nul_username_is_a_form_error_not_a_server_error(client, associate, url, username, error):
+    response = client.post(url, {"username": username, "password": "whatever"}, REMOTE_ADDR="10.0.0.7")
+    assert response.status_code == 200
+    assert error in text(response)
+    assert not AccessAttempt.objects.exists()

@@ -257,8 +257,9 @@ def test_access_matrix_for_every_admin_url(world, role):
 
 # ---------------------------------------------------------------------------------------------------------------------
 # Bounded fuzz: every URL pattern x a dozen hostile values x GET/POST, spread over four roles -> no response >= 500.
-# Every pattern gets every value by GET and by POST (each from a different role, rotating), every role gets every
-# pattern; hostile values also go into the path parameters. About 4,000 requests.
+# Every request carries all twelve values, rotated over the ~50 parameter names the pages and the admin read: six GETs
+# and six POSTs per pattern give every (parameter, value) pair, the roles rotate so every role meets every pattern, and
+# every value also goes into the path parameters. About 3,000 requests.
 
 HOSTILE = [
     "",
@@ -305,13 +306,17 @@ def _fuzz(world, patterns) -> tuple[list, int]:
         url = concrete_url(route, name, world)
         has_parameters = bool(PARAMETER.search(route)) or "(?P<" in route
         may_post = not (name or "").endswith(NO_POST) and name not in NO_POST
-        for v, value in enumerate(HOSTILE):
-            data = dict.fromkeys(PARAMETERS, value)
-            check(clients[(p + v) % 4], "get", url, data)
+        for k in range(len(HOSTILE) // 2):
+            get_data = {param: HOSTILE[(j + k) % len(HOSTILE)] for j, param in enumerate(PARAMETERS)}
+            check(clients[(p + k) % 4], "get", url, get_data)
+            post_data = {param: HOSTILE[(j + k + len(HOSTILE) // 2) % len(HOSTILE)] for j, param in enumerate(PARAMETERS)}
             if may_post:
-                check(clients[(p + v + 1) % 4], "post", url, data)
-            if has_parameters:
-                check(clients[(p + v + 2) % 4], "get", concrete_url(route, name, world, value=value), {})
+                check(clients[(p + k + 1) % 4], "post", url, post_data)
+            else:  # the other half of the values by GET
+                check(clients[(p + k + 1) % 4], "get", url, post_data)
+        if has_parameters:
+            for v, value in enumerate(HOSTILE):
+                check(clients[(p + v) % 4], "get", concrete_url(route, name, world, value=value), {})
     return failures, requests
 
 
@@ -328,7 +333,7 @@ def test_fuzz_every_app_url_answers_no_server_error(world, quiet_request_log):
     started = time.monotonic()
     failures, requests = _fuzz(world, APP_PATTERNS)
     assert failures == [], "\n".join(map(str, failures))
-    assert requests > 400
+    assert requests > 250
     assert time.monotonic() - started < 60  # bounded: a few seconds
     from tests.support import assert_inventory_invariant
 
@@ -339,8 +344,8 @@ def test_fuzz_every_admin_url_answers_no_server_error(world, quiet_request_log):
     started = time.monotonic()
     failures, requests = _fuzz(world, ADMIN_PATTERNS)
     assert failures == [], "\n".join(map(str, failures))
-    assert requests > 3000
-    assert time.monotonic() - started < 120  # bounded: about 15 s
+    assert requests > 2500
+    assert time.monotonic() - started < 120  # bounded: about 10 s on SQLite
     from tests.support import assert_inventory_invariant
 
     assert_inventory_invariant()
