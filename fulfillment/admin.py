@@ -20,6 +20,7 @@ from inventory.models import InventoryLevel
 
 from . import selectors, services
 from .errors import FulfillmentError
+from .forms import WholeNumberField
 from .models import (
     BulkRejection,
     FacilityMembership,
@@ -69,13 +70,13 @@ def render_action_form(modeladmin, request, queryset, *, form, title, submit_lab
 
 
 class ReceiveForm(forms.Form):
-    quantity = forms.IntegerField(
+    quantity = WholeNumberField(
         min_value=1, label="Quantity received", help_text="Units received at each selected level (added to QOH and ATP)."
     )
 
 
 class CountForm(forms.Form):
-    quantity = forms.IntegerField(
+    quantity = WholeNumberField(
         min_value=0, label="Counted quantity on hand",
         help_text="The QOH counted on the shelf; ATP follows (reservations stay reserved).",
     )

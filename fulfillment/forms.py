@@ -9,9 +9,29 @@ from django.core.validators import MaxLengthValidator
 
 from fulfillment import selectors
 from fulfillment.models import RejectionReason
+from fulfillment.text import MAX_INT32, parse_ascii_integer
 
 SEARCH_MAX_LENGTH = 100
 MAX_ID = 2**63 - 1  # the largest primary key any of our databases can hold; larger numbers are not ids
+
+
+class WholeNumberField(forms.IntegerField):
+    """An integer typed with the digits 0-9 only, at most what a database integer column holds.
+
+    Django's ``IntegerField`` reads any script's digits ("١٢" is 12) and underscores; a quantity must be plain digits.
+    """
+
+    default_error_messages = {"invalid": "Enter a whole number with the digits 0-9."}
+
+    def __init__(self, *, max_value=MAX_INT32, **kwargs):
+        super().__init__(max_value=max_value, **kwargs)
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if parse_ascii_integer(str(value)) is None:
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        return super().to_python(value)
 
 
 def _selectable_reasons():
@@ -41,7 +61,9 @@ class IntListField(forms.Field):
         if isinstance(value, str):
             value = [value]
         try:
-            numbers = [int(v) for v in value]
+            numbers = [parse_ascii_integer(v) for v in value]
+            if None in numbers:
+                raise ValueError(value)
         except (TypeError, ValueError):
             raise ValidationError(self.error_messages["invalid"], code="invalid") from None
         if any(not 0 < n <= MAX_ID for n in numbers):
@@ -68,7 +90,7 @@ class ReportIssueForm(forms.Form):
         empty_label=None,
         error_messages={"invalid_choice": "Choose one of the listed reasons."},
     )
-    quantity = forms.IntegerField(label="Quantity", min_value=1)
+    quantity = WholeNumberField(label="Quantity", min_value=1)
     comment = forms.CharField(
         label="Comment (optional)", required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2})
     )
@@ -102,8 +124,10 @@ class ReportIssueForm(forms.Form):
         if reason is None:
             reason = reasons[0] if reasons else None
         try:
-            quantity = int(self.data.get("quantity", self.item.quantity)) if self.is_bound else self.item.quantity
-        except (TypeError, ValueError):
+            quantity = parse_ascii_integer(str(self.data.get("quantity", self.item.quantity))) if self.is_bound else None
+        except TypeError:
+            quantity = None
+        if quantity is None:
             quantity = self.item.quantity
         quantity = min(max(quantity, 1), self.item.quantity)
         return reason, quantity

@@ -26,7 +26,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from fulfillment import selectors, services
 from fulfillment.errors import FulfillmentError
-from fulfillment.forms import MAX_ID
+from fulfillment.forms import MAX_ID, WholeNumberField
 
 PAGE = "fulfillment/parked.html"
 ITEMS_PER_PAGE = 50
@@ -59,7 +59,7 @@ class ParkedFilterForm(forms.Form):
 class RouteForm(forms.Form):
     """Route again: one item (``item_id``) or every item matching the filters (``scope=all``)."""
 
-    item_id = forms.IntegerField(required=False, min_value=1, max_value=MAX_ID)
+    item_id = WholeNumberField(required=False, min_value=1, max_value=MAX_ID)
     scope = forms.ChoiceField(required=False, choices=[("", "one"), ("all", "all matching")])
 
     def clean(self):

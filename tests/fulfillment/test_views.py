@@ -567,7 +567,10 @@ def test_conflict_raised_by_the_service_is_shown(associate, world, monkeypatch):
     [
         ({"reason": "DAMAGED", "quantity": 5}, "This line has only 1 unit(s)"),
         ({"reason": "DAMAGED", "quantity": 0}, "greater than or equal to 1"),
-        ({"reason": "DAMAGED", "quantity": "two"}, "Enter a whole number."),
+        ({"reason": "DAMAGED", "quantity": "two"}, "Enter a whole number with the digits 0-9."),
+        ({"reason": "DAMAGED", "quantity": "١"}, "Enter a whole number with the digits 0-9."),
+        ({"reason": "DAMAGED", "quantity": "1_0"}, "Enter a whole number with the digits 0-9."),
+        ({"reason": "DAMAGED", "quantity": "99999999999999999999"}, "less than or equal to 2147483647"),
         ({"reason": "REJ_AVOID_ORD_SPLIT", "quantity": 1}, "Choose one of the listed reasons."),
         ({"reason": "NOPE", "quantity": 1}, "Choose one of the listed reasons."),
     ],
