@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 export UV_PYTHON_DOWNLOADS := never
 export UV_LINK_MODE := copy
 
-.PHONY: run test test-e2e bench soak install migrate seed clean
+.PHONY: run test test-e2e bench soak install migrate seed clean serve
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -45,3 +45,10 @@ soak: install
 
 clean:
 	rm -rf $(VENV) .tools staticfiles db.sqlite3*
+
+# Production-style: gunicorn on 127.0.0.1 only, behind a TLS proxy (README: Configuration and production).
+BIND ?= 127.0.0.1:8000
+WORKERS ?= 4
+serve: migrate
+	$(PY) manage.py collectstatic --noinput
+	$(VENV)/bin/gunicorn fulfillment.wsgi --bind $(BIND) --workers $(WORKERS)

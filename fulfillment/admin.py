@@ -14,11 +14,12 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.html import format_html
 
-from inventory.admin import ReadOnlyAdminMixin
+from inventory.admin import DateHierarchyGuardMixin, ReadOnlyAdminMixin
 from inventory.models import InventoryLevel
 from routing.models import RoutingDecision
 
 from . import selectors, services
+from .forms import WholeNumberField
 from .models import (
     BulkRejection,
     FacilityMembership,
@@ -73,13 +74,13 @@ def render_action_form(modeladmin, request, queryset, *, form, title, submit_lab
 
 
 class ReceiveForm(forms.Form):
-    quantity = forms.IntegerField(
+    quantity = WholeNumberField(
         min_value=1, label="Quantity received", help_text="Units received at each selected level (added to QOH and ATP)."
     )
 
 
 class CountForm(forms.Form):
-    quantity = forms.IntegerField(
+    quantity = WholeNumberField(
         min_value=0, label="Counted quantity on hand",
         help_text="The QOH counted on the shelf; reservations stay reserved and ATP follows.",
     )
@@ -231,7 +232,7 @@ class OrderItemInline(admin.TabularInline):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(DateHierarchyGuardMixin, admin.ModelAdmin):
     list_display = (
         "name", "customer_name", "shipping_method", "pickup_facility", "placed_at", "item_count", "open_count",
         "in_progress_count", "completed_count", "parked_count",
@@ -408,7 +409,7 @@ class RejectionReasonAdmin(admin.ModelAdmin):
 
 
 @admin.register(Rejection)
-class RejectionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class RejectionAdmin(DateHierarchyGuardMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "created_at", "order_name", "product_sku", "facility", "reason", "quantity", "routed_to", "rejected_by",
         "caused_by_id", "comment",
@@ -469,7 +470,7 @@ class RejectionPolicyAdmin(admin.ModelAdmin):
 
 
 @admin.register(BulkRejection)
-class BulkRejectionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class BulkRejectionAdmin(DateHierarchyGuardMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "created_at", "facility", "from_status", "reason", "state", "total_orders", "total_items", "rejected_items",
         "rerouted_summary", "parked_items", "skipped_items", "attempts", "heartbeat_at", "requested_by",
@@ -511,7 +512,7 @@ class ParkedItemPolicyAdmin(admin.ModelAdmin):
 
 
 @admin.register(PickupChoice)
-class PickupChoiceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class PickupChoiceAdmin(DateHierarchyGuardMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: the customer makes the choice on the public page (the link itself is in the email only)."""
 
     list_display = ("created_at", "order_name", "product_sku", "outcome_or_waiting", "chosen_facility", "expires_at", "used_at")
@@ -539,7 +540,7 @@ class PickupChoiceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Notification)
-class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class NotificationAdmin(DateHierarchyGuardMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Every email the system sent or tried to send: read-only history."""
 
     list_display = ("created_at", "kind", "order", "recipient", "status", "attempts", "sent_at", "error")
@@ -555,7 +556,7 @@ class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(RoutedUnitsDaily)
-class RoutedUnitsDailyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class RoutedUnitsDailyAdmin(DateHierarchyGuardMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """The rejection rate's denominator, kept by the routing transactions: read-only."""
 
     list_display = ("day", "facility", "product", "shipping_method", "units")
@@ -564,3 +565,21 @@ class RoutedUnitsDailyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ("facility", "product")
     date_hierarchy = "day"
     show_full_result_count = False
+
+
+# django-axes' admin (failed logins; deleting an access attempt unlocks that login), with the same date-filter guard.
+def _guard_axes_admin() -> None:
+    from axes import admin as axes_admin
+    from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+
+    for model, model_admin in (
+        (AccessAttempt, axes_admin.AccessAttemptAdmin),
+        (AccessLog, axes_admin.AccessLogAdmin),
+        (AccessFailureLog, axes_admin.AccessFailureLogAdmin),
+    ):
+        if admin.site.is_registered(model):
+            admin.site.unregister(model)
+            admin.site.register(model, type(model_admin.__name__, (DateHierarchyGuardMixin, model_admin), {}))
+
+
+_guard_axes_admin()

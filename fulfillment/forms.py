@@ -3,13 +3,35 @@
 from __future__ import annotations
 
 from django import forms
+from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
 
 from fulfillment import selectors
 from fulfillment.models import RejectionReason
+from fulfillment.text import MAX_INT32, parse_ascii_integer
 
 SEARCH_MAX_LENGTH = 100
 MAX_ID = 2**63 - 1  # the largest primary key any of our databases can hold; larger numbers are not ids
+
+
+class WholeNumberField(forms.IntegerField):
+    """An integer typed with the digits 0-9 only, at most what a database integer column holds.
+
+    Django's ``IntegerField`` reads any script's digits ("١٢" is 12) and underscores; a quantity must be plain digits.
+    """
+
+    default_error_messages = {"invalid": "Enter a whole number with the digits 0-9."}
+
+    def __init__(self, *, max_value=MAX_INT32, **kwargs):
+        super().__init__(max_value=max_value, **kwargs)
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if parse_ascii_integer(str(value)) is None:
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        return super().to_python(value)
 
 
 def _selectable_reasons():
@@ -39,7 +61,9 @@ class IntListField(forms.Field):
         if isinstance(value, str):
             value = [value]
         try:
-            numbers = [int(v) for v in value]
+            numbers = [parse_ascii_integer(v) for v in value]
+            if None in numbers:
+                raise ValueError(value)
         except (TypeError, ValueError):
             raise ValidationError(self.error_messages["invalid"], code="invalid") from None
         if any(not 0 < n <= MAX_ID for n in numbers):
@@ -66,7 +90,7 @@ class ReportIssueForm(forms.Form):
         empty_label=None,
         error_messages={"invalid_choice": "Choose one of the listed reasons."},
     )
-    quantity = forms.IntegerField(label="Quantity", min_value=1)
+    quantity = WholeNumberField(label="Quantity", min_value=1)
     comment = forms.CharField(
         label="Comment (optional)", required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2})
     )
@@ -100,8 +124,10 @@ class ReportIssueForm(forms.Form):
         if reason is None:
             reason = reasons[0] if reasons else None
         try:
-            quantity = int(self.data.get("quantity", self.item.quantity)) if self.is_bound else self.item.quantity
-        except (TypeError, ValueError):
+            quantity = parse_ascii_integer(str(self.data.get("quantity", self.item.quantity))) if self.is_bound else None
+        except TypeError:
+            quantity = None
+        if quantity is None:
             quantity = self.item.quantity
         quantity = min(max(quantity, 1), self.item.quantity)
         return reason, quantity
@@ -142,3 +168,16 @@ class FacilitySwitchForm(forms.Form):
     def __init__(self, *args, memberships, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["facility"].choices = [(m.facility_id, m.facility.name) for m in memberships]
+
+
+class LoginForm(AuthenticationForm):
+    """Django's login form, with the username's length checked on the server too.
+
+    ``AuthenticationForm`` only sets the widget's ``maxlength``; a longer username reached ``authenticate()`` and
+    django-axes then failed to record the attempt (PostgreSQL: value too long), a 500. Now it is a form error.
+    """
+
+    def __init__(self, request=None, *args, **kwargs):
+        super().__init__(request, *args, **kwargs)
+        field = self.fields["username"]
+        field.validators.append(MaxLengthValidator(field.max_length))

@@ -18,8 +18,10 @@ from django.core.validators import validate_email
 from django.utils import timezone
 
 from inventory.models import Facility, InventoryLevel, Product
+from inventory.selectors import CodeLookup, code_key, facilities_by_code, products_by_sku
 
 from .models import Order, ShippingMethod
+from .text import MAX_INT32, first_control_character, parse_ascii_integer
 
 INVENTORY_COLUMNS = ("facility", "sku", "quantity_on_hand")
 ORDER_COLUMNS = (
@@ -104,30 +106,44 @@ def read_csv(source, *, required: tuple[str, ...], optional: tuple[str, ...] = (
             if len(values) != len(names):
                 errors.append(RowError(line, f"has {len(values)} field(s), the header has {len(names)}"))
                 continue
+            controls = [
+                f"{name or f'column {n}'} contains the control character {character}"
+                for n, (name, value) in enumerate(zip(names, values), start=1)
+                if (character := first_control_character(value))
+            ]
+            if controls:  # NUL, escape, line breaks inside a field, ...: never stored, never shown
+                errors.append(RowError(line, "; ".join(controls)))
+                continue
             rows.append((line, {n: v.strip() for n, v in zip(names, values) if n in required or n in optional}))
     except csv.Error as exc:
         errors.append(RowError(reader.line_num, f"not valid CSV ({exc})"))
     return CsvRows(rows=rows, errors=errors, ignored_columns=ignored)
 
 
-def _product_for(row: dict, products: dict, problems: list[str]):
-    """The row's product by its `sku` column, or None with the problem noted."""
+def _product_for(row: dict, products: CodeLookup, problems: list[str]):
+    """The row's product by its `sku` column (case-insensitive exact match), or None with the problem noted."""
     if not row["sku"]:
         problems.append("sku is empty")
         return None
-    product = products.get(row["sku"])
-    if product is None:
-        problems.append(f"unknown SKU {row['sku']!r}")
+    product, problem = products.find(row["sku"])
+    if problem:
+        problems.append(problem)
     return product
 
 
-def parse_whole_number(value: str, column: str) -> tuple[int | None, str | None]:
+def parse_whole_number(value: str, column: str, *, minimum: int, maximum: int = MAX_INT32) -> tuple[int | None, str | None]:
+    """A whole number in ASCII digits within [minimum, maximum] (what the database column holds)."""
     if value == "":
         return None, f"{column} is empty"
-    try:
-        number = int(value)
-    except ValueError:
-        return None, f"{column} {value!r} is not a whole number"
+    number = parse_ascii_integer(value)
+    if number is None:
+        return None, f"{column} {value!r} is not a whole number (digits 0-9)"
+    if number < minimum:
+        if minimum == 0:
+            return None, f"{column} {number} is negative"
+        return None, f"{column} {number} must be at least {minimum}"
+    if number > maximum:
+        return None, f"{column} {number} is too large (at most {maximum})"
     return number, None
 
 
@@ -135,6 +151,8 @@ def parse_coordinate(value: str, column: str, limit: float) -> tuple[float | Non
     if value == "":
         return None, f"{column} is empty"
     try:
+        if not value.isascii():  # float() also reads other scripts' digits
+            raise ValueError(value)
         number = float(value)
     except ValueError:
         return None, f"{column} {value!r} is not a number"
@@ -193,15 +211,16 @@ def inventory_plan_read(source) -> InventoryPlan:
     """Validate an inventory count file; every bad row is reported. Queries: constant in the number of rows."""
     csv_rows = read_csv(source, required=INVENTORY_COLUMNS)
     plan = InventoryPlan(errors=list(csv_rows.errors), ignored_columns=csv_rows.ignored_columns)
-    codes = {row["facility"].upper() for _, row in csv_rows.rows if row["facility"]}
-    skus = {row["sku"] for _, row in csv_rows.rows if row["sku"]}
-    facilities = _facilities_by_code() if codes else {}
-    products = {p.sku: p for p in Product.objects.filter(sku__in=skus)} if skus else {}
+    facilities = facilities_by_code(row["facility"] for _, row in csv_rows.rows)
+    products = products_by_sku(row["sku"] for _, row in csv_rows.rows)
     levels = {}
-    if facilities and products:
+    if facilities.rows_by_key and products.rows_by_key:
         levels = {
             (lvl.facility_id, lvl.product_id): lvl.quantity_on_hand
-            for lvl in InventoryLevel.objects.filter(facility__in=facilities.values(), product__in=products.values())
+            for lvl in InventoryLevel.objects.filter(
+                facility__in=[f for rows in facilities.rows_by_key.values() for f in rows],
+                product__in=[p for rows in products.rows_by_key.values() for p in rows],
+            )
         }
     seen: dict[tuple[int, int], int] = {}
     for line, row in csv_rows.rows:
@@ -210,15 +229,13 @@ def inventory_plan_read(source) -> InventoryPlan:
         if not row["facility"]:
             problems.append("facility is empty")
         else:
-            facility = facilities.get(row["facility"].upper())
-            if facility is None:
-                problems.append(f"unknown facility {row['facility']!r}")
+            facility, problem = facilities.find(row["facility"])
+            if problem:
+                problems.append(problem)
         product = _product_for(row, products, problems)
-        quantity, problem = parse_whole_number(row["quantity_on_hand"], "quantity_on_hand")
+        quantity, problem = parse_whole_number(row["quantity_on_hand"], "quantity_on_hand", minimum=0)
         if problem:
             problems.append(problem)
-        elif quantity < 0:
-            problems.append(f"quantity_on_hand {quantity} is negative")
         if facility and product:
             key = (facility.pk, product.pk)
             if key in seen:
@@ -233,11 +250,6 @@ def inventory_plan_read(source) -> InventoryPlan:
         plan.errors.append(RowError(2, "the file has a header but no rows"))
     plan.errors.sort(key=lambda e: e.line)
     return plan
-
-
-def _facilities_by_code() -> dict[str, Facility]:
-    """Every facility by upper-cased code (a chain has a few hundred at most): codes match case-insensitively."""
-    return {f.code.upper(): f for f in Facility.objects.all()}
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -299,11 +311,9 @@ def orders_plan_read(source) -> OrdersPlan:
     rows = [(line, {**dict.fromkeys(ORDER_OPTIONAL_COLUMNS, ""), **row}) for line, row in csv_rows.rows]
 
     names = {row["order_name"] for _, row in rows if row["order_name"]}
-    skus = {row["sku"] for _, row in rows if row["sku"]}
-    codes = {row["pickup_facility"].upper() for _, row in rows if row["pickup_facility"]}
     existing_orders = set(Order.objects.filter(name__in=names).values_list("name", flat=True)) if names else set()
-    products = {p.sku: p for p in Product.objects.filter(sku__in=skus)} if skus else {}
-    facilities = _facilities_by_code() if codes else {}
+    products = products_by_sku(row["sku"] for _, row in rows)
+    facilities = facilities_by_code(row["pickup_facility"] for _, row in rows)
     methods = {m.upper() for m in ShippingMethod.values}
 
     orders: dict[str, OrderPlan] = {}
@@ -334,11 +344,9 @@ def orders_plan_read(source) -> OrdersPlan:
 
         # The line itself.
         product = _product_for(row, products, problems)
-        quantity, problem = parse_whole_number(row["quantity"], "quantity")
+        quantity, problem = parse_whole_number(row["quantity"], "quantity", minimum=1)
         if problem:
             problems.append(problem)
-        elif quantity <= 0:
-            problems.append(f"quantity {quantity} must be at least 1")
 
         if name and name not in first_rows:
             first_rows[name] = (line, row)
@@ -361,7 +369,9 @@ def orders_plan_read(source) -> OrdersPlan:
 
 def _normalise(column: str, value: str) -> str:
     value = value.strip()
-    if column in ("shipping_method", "pickup_facility"):
+    if column == "pickup_facility":
+        return code_key(value)
+    if column == "shipping_method":
         return value.upper()
     if column == "customer_email":
         return value.lower()
@@ -373,7 +383,7 @@ def _normalise(column: str, value: str) -> str:
     return value
 
 
-def _order_header(row: dict, methods: set[str], facilities: dict[str, Facility]) -> tuple[dict, list[str]]:
+def _order_header(row: dict, methods: set[str], facilities: CodeLookup) -> tuple[dict, list[str]]:
     problems = []
     customer_name = row["customer_name"]
     if not customer_name:
@@ -404,9 +414,9 @@ def _order_header(row: dict, methods: set[str], facilities: dict[str, Facility])
         if not code:
             problems.append("a STORE_PICKUP order needs a pickup_facility")
         else:
-            pickup = facilities.get(code.upper())
-            if pickup is None:
-                problems.append(f"unknown pickup_facility {code!r}")
+            pickup, problem = facilities.find(code)
+            if problem:
+                problems.append(problem.replace("facility", "pickup_facility", 1))
             elif not (pickup.allows_pickup and pickup.is_active):
                 problems.append(f"pickup_facility {pickup.code} does not offer store pickup")
     elif code and method in methods:

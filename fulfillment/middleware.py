@@ -1,6 +1,10 @@
-"""A request that meets a broken database connection (PostgreSQL restarting, a dropped connection) gets a clear 503 page
-with Retry-After instead of a 500. Django closes the broken connection when the request ends, and CONN_HEALTH_CHECKS
-makes the next request on that worker reconnect."""
+"""Middleware of the app.
+
+- ``DatabaseUnavailableMiddleware``: a request that meets a broken database connection (PostgreSQL restarting, a dropped
+  connection) gets a clear 503 page with Retry-After instead of a 500. Django closes the broken connection when the
+  request ends, and CONN_HEALTH_CHECKS makes the next request on that worker reconnect.
+- ``NoStoreMiddleware``: ``Cache-Control: no-store`` on every page.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ import sys
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
+from django.utils.cache import add_never_cache_headers
 from django.views import defaults
 
 logger = logging.getLogger(__name__)
@@ -67,3 +72,20 @@ def bad_request(request: HttpRequest, exception: Exception, *args, **kwargs) -> 
     if is_database_unavailable(exception):
         return database_unavailable_response(request)
     return defaults.bad_request(request, exception, *args, **kwargs)
+
+
+class NoStoreMiddleware:
+    """``Cache-Control: no-store`` (and no-cache, private) on every page the app renders.
+
+    Pages behind the login show orders, customers and their addresses; store devices are shared, so no browser or
+    proxy may keep a copy (the Back button after logging out must not show them). Static files are served by WhiteNoise
+    before this middleware and keep their long-lived caching.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        add_never_cache_headers(response)
+        return response

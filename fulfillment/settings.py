@@ -4,10 +4,13 @@ Everything that differs between a laptop and production comes from the environme
 ``SECRET_KEY``, ``DEBUG``, ``ALLOWED_HOSTS``, ``DATABASE_URL`` (PostgreSQL via psycopg 3; a SQLite file when unset),
 ``TASKS_BACKEND`` (``immediate`` by default, ``database`` for django-tasks-db with its worker), email (``EMAIL_HOST``,
 ``EMAIL_PORT``, ``EMAIL_HOST_USER``, ``EMAIL_HOST_PASSWORD``, ``EMAIL_USE_TLS``, ``DEFAULT_FROM_EMAIL``; the console
-backend unless ``EMAIL_HOST`` is set) and the customer emails' settings below.
+backend unless ``EMAIL_HOST`` is set), the customer emails' settings below,
+``SESSION_HOURS`` (how long a login lasts: one shift, 12 by default), ``SESSION_EXPIRE_AT_BROWSER_CLOSE`` (on by default),
+``TRUSTED_PROXY_COUNT`` (reverse proxies in front of the app whose ``X-Forwarded-For`` the login throttle trusts; 0).
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -32,7 +35,7 @@ ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,l
 CSRF_TRUSTED_ORIGINS = [o.strip() for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()]
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "fulfillment.admin_apps.AdminConfig",  # django.contrib.admin with the project's checks on every admin view
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -43,6 +46,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_filters",
     "django_tasks_db",
+    "axes",
     "inventory",
     "routing",
     "fulfillment",
@@ -58,7 +62,11 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "fulfillment.middleware.NoStoreMiddleware",
+    # last: turns a locked-out login attempt into the lock-out page
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "fulfillment.urls"
@@ -111,8 +119,36 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes first: it refuses a locked-out login before the password is checked (it needs the request, which
+# the login view passes; tests log in with force_login or through the login page).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Login throttling: 5 failures for one username from one address within 15 minutes lock that pair out for
+# 15 minutes after the last failure (fulfillment/views/auth.py renders the page that says until when).
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "fulfillment.views.auth.locked_out"
+AXES_VERBOSE = False
+# The client address: REMOTE_ADDR, unless TRUSTED_PROXY_COUNT proxies in front of the app set X-Forwarded-For
+# (then the address that the nearest of them saw). A header a client sets itself is never trusted.
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+if TRUSTED_PROXY_COUNT:
+    AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+else:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+
+# Store devices are shared: a login lasts one shift and ends when the browser closes.
+SESSION_COOKIE_AGE = int(float(os.environ.get("SESSION_HOURS", "12")) * 3600)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = env_bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", True)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
@@ -182,6 +218,22 @@ OPERATIONS_DIGEST_TO = [a.strip() for a in os.environ.get("OPERATIONS_DIGEST_TO"
 # worker and is resumed (by `run_worker`, or `manage.py resume_bulk_rejections`); after this many attempts it is FAILED.
 BULK_REJECTION_STALE_AFTER = int(os.environ.get("BULK_REJECTION_STALE_SECONDS", "120"))
 BULK_REJECTION_MAX_ATTEMPTS = int(os.environ.get("BULK_REJECTION_MAX_ATTEMPTS", "3"))
+
+# Content-Security-Policy (Django's own middleware): scripts and styles only from our static files, no inline code
+# (htmx's inline indicator style is off in base.html's htmx-config), no framing.
+from django.utils.csp import CSP  # noqa: E402
+
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+X_FRAME_OPTIONS = "DENY"
 
 # Production hardening: on whenever DEBUG is off (`manage.py check --deploy` is clean then).
 if not DEBUG:

@@ -1,4 +1,30 @@
-"""The words the admin, the commands and the pages use for what a service did: one formatter per summary."""
+"""The words the admin, the imports, the commands and the pages use: one formatter per service summary, and the
+parsing rules for numbers and text typed into files or on command lines."""
+
+import re
+
+ASCII_INTEGER = re.compile(r"[+-]?[0-9]+")
+MAX_INT32 = 2**31 - 1  # the largest quantity or count a database integer column holds
+# C0 control characters except tab (NUL, backspace, escape, ... and line breaks inside a field), and DEL.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def parse_ascii_integer(value: str) -> int | None:
+    """``int(value)`` for ASCII digits only (with an optional sign); None for anything else.
+
+    Python's ``int()`` also reads other scripts' digits ("١٢" is 12) and underscores ("1_000"); a number typed into a
+    file or on a command line must be plain digits 0-9.
+    """
+    value = value.strip()
+    if not ASCII_INTEGER.fullmatch(value):
+        return None
+    return int(value)
+
+
+def first_control_character(value: str) -> str | None:
+    """The first control character in ``value`` as ``U+0000``, or None."""
+    match = CONTROL_CHARACTERS.search(value)
+    return f"U+{ord(match.group()):04X}" if match else None
 
 
 def format_counts(counts: dict[str, int]) -> str:

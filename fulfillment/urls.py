@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from fulfillment.forms import LoginForm
 from fulfillment.views import customer_choice, health, operations, orders, reject_all, report_issue, reports
 
 handler400 = "fulfillment.middleware.bad_request"
@@ -9,7 +10,7 @@ handler500 = "fulfillment.middleware.server_error"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True, authentication_form=LoginForm), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", orders.dashboard, name="dashboard"),
     path("store/", orders.facility_switch, name="facility-switch"),

@@ -5,6 +5,8 @@ items (`fulfillment.services.stock_receive`), and `inventory` must not import `f
 """
 
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ChangeList
 from django.db.models import Count
 
 from .models import Facility, FacilityGroup, InventoryAdjustment, Product
@@ -21,6 +23,24 @@ class ReadOnlyAdminMixin:
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class DateBoundedChangeList(ChangeList):
+    """A date-hierarchy or date filter beyond the calendar (year 99999999999, December of year 9999) is a bad filter
+    (the changelist reloads without it and says so), not an OverflowError and a 500."""
+
+    def get_filters(self, request):
+        try:
+            return super().get_filters(request)
+        except (OverflowError, ValueError) as exc:
+            raise IncorrectLookupParameters(exc) from exc
+
+
+class DateHierarchyGuardMixin:
+    """For every ModelAdmin with a ``date_hierarchy`` or a date ``list_filter``."""
+
+    def get_changelist(self, request, **kwargs):
+        return DateBoundedChangeList
 
 
 @admin.register(Facility)
@@ -71,7 +91,7 @@ class ProductAdmin(admin.ModelAdmin):
 
 
 @admin.register(InventoryAdjustment)
-class InventoryAdjustmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class InventoryAdjustmentAdmin(DateHierarchyGuardMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """The append-only ledger: read-only."""
 
     list_display = (

@@ -1,13 +1,73 @@
 """Reads of inventory shared by pages and commands."""
 
-from dataclasses import dataclass
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from django.db.models import F, Q, QuerySet, Sum, Value
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models.functions import Coalesce, Greatest, Upper
 
 from . import effects
-from .models import InventoryLevel
+from .models import Facility, InventoryLevel, Product
 from .stock import LevelRow, StockSnapshot
+
+_ASCII_UPPER = str.maketrans("abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
+def code_key(value: str) -> str:
+    """How facility codes and SKUs are matched everywhere (commands, imports): exactly, except that the letters a-z
+    and A-Z are the same (``brooklyn`` is BROOKLYN, ``sf-1001`` is SF-1001); surrounding spaces are ignored."""
+    return value.strip().translate(_ASCII_UPPER)
+
+
+@dataclass
+class CodeLookup:
+    """Rows found for some codes, by ``code_key``; ``find`` resolves one code as typed."""
+
+    noun: str
+    rows_by_key: dict[str, list] = field(default_factory=dict)
+    attribute: str = "code"
+
+    def find(self, value: str):
+        """(row, None), or (None, a problem to show: unknown, or several rows differing only in case)."""
+        rows = self.rows_by_key.get(code_key(value), [])
+        if len(rows) == 1:
+            return rows[0], None
+        exact = [row for row in rows if getattr(row, self.attribute) == value.strip()]
+        if len(exact) == 1:
+            return exact[0], None
+        if rows:
+            names = ", ".join(sorted(getattr(row, self.attribute) for row in rows))
+            return None, f"{self.noun} {value!r} matches several ({names}) that differ only in case; write it exactly"
+        return None, f"unknown {self.noun} {value!r}"
+
+
+def _lookup(queryset: QuerySet, attribute: str, values: Iterable[str], noun: str) -> CodeLookup:
+    values = [v.strip() for v in values if v and v.strip()]
+    keys = {code_key(v) for v in values}
+    lookup = CodeLookup(noun=noun, attribute=attribute)
+    if not keys:
+        return lookup
+    # The database's UPPER() is ASCII-only on SQLite and Unicode on PostgreSQL: ask for both spellings, then keep
+    # the rows whose code_key matches (the same rule on both databases).
+    candidates = keys | {v.upper() for v in values}
+    rows_by_key = defaultdict(list)
+    for row in queryset.annotate(match_key=Upper(attribute)).filter(match_key__in=candidates):
+        key = code_key(getattr(row, attribute))
+        if key in keys:
+            rows_by_key[key].append(row)
+    lookup.rows_by_key = dict(rows_by_key)
+    return lookup
+
+
+def facilities_by_code(codes: Iterable[str]) -> CodeLookup:
+    """The facilities these codes name (``code_key`` rule). One query."""
+    return _lookup(Facility.objects.all(), "code", codes, "facility")
+
+
+def products_by_sku(skus: Iterable[str]) -> CodeLookup:
+    """The products these SKUs name (``code_key`` rule). One query."""
+    return _lookup(Product.objects.all(), "sku", skus, "SKU")
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,8 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
+from inventory.admin import DateHierarchyGuardMixin
+
 from .models import FacilityDailyLoad, RoutingDecision, RoutingRule, ShippingMethod
 
 
@@ -86,7 +88,7 @@ def candidates_table(decision: RoutingDecision):
 
 
 @admin.register(RoutingDecision)
-class RoutingDecisionAdmin(admin.ModelAdmin):
+class RoutingDecisionAdmin(DateHierarchyGuardMixin, admin.ModelAdmin):
     list_display = ("created_at", "order_name", "item_sku", "outcome", "trigger", "chosen_facility", "rule_name", "summary")
     list_filter = ("outcome", "trigger", "chosen_facility", "created_at")
     search_fields = ("order_item__order__name", "order_item__product__sku", "summary", "rule_name")

@@ -18,6 +18,24 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.django.Password("pass12345")
 
 
+class OperationsUserFactory(UserFactory):
+    """A staff member of the operations team: may change order items (admin actions, the parked-items page)."""
+
+    is_staff = True
+
+    class Meta:
+        skip_postgeneration_save = True
+
+    @factory.post_generation
+    def change_orderitem(user, create, extracted, **kwargs):
+        if create:
+            from django.contrib.auth.models import Permission
+
+            user.user_permissions.add(
+                Permission.objects.get(content_type__app_label="fulfillment", codename="change_orderitem")
+            )
+
+
 class FacilityFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Facility

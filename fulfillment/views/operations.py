@@ -1,6 +1,7 @@
 """The operations team's page: parked (UNROUTED) items, why each is parked, and "Route again" (one, or all matching).
 
-Staff only. Thin: a form parses the filters, selectors read, ``services.items_route`` writes. The list is the
+For the operations team: staff accounts with the permission the admin's "Route selected unrouted items" action needs
+(``fulfillment.change_orderitem``). Thin: a form parses the filters, selectors read, ``services.items_route`` writes. The list is the
 ``parked-list`` fragment of ``fulfillment/parked.html``: HTMX filters, paging and routing swap only that fragment
 (plus the messages, out of band); without JavaScript every control is a plain GET or POST with a redirect.
 """
@@ -26,12 +27,16 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from fulfillment import selectors, services
 from fulfillment.errors import FulfillmentError
-from fulfillment.forms import MAX_ID
+from fulfillment.forms import MAX_ID, WholeNumberField
 from fulfillment.text import route_summary_text
 
 PAGE = "fulfillment/parked.html"
 ITEMS_PER_PAGE = 50
-STAFF_ONLY = "The parked items page is for the operations team (staff accounts). Ask an administrator for access."
+ROUTE_PERMISSION = "fulfillment.change_orderitem"  # the same permission as the admin actions on order items
+STAFF_ONLY = (
+    "The parked items page is for the operations team (staff accounts allowed to change order items). "
+    "Ask an administrator for access."
+)
 
 
 class ParkedFilterForm(forms.Form):
@@ -56,7 +61,7 @@ class ParkedFilterForm(forms.Form):
 class RouteForm(forms.Form):
     """Route again: one item (``item_id``) or every item matching the filters (``scope=all``)."""
 
-    item_id = forms.IntegerField(required=False, min_value=1, max_value=MAX_ID)
+    item_id = WholeNumberField(required=False, min_value=1, max_value=MAX_ID)
     scope = forms.ChoiceField(required=False, choices=[("", "one"), ("all", "all matching")])
 
     def clean(self):
@@ -66,8 +71,13 @@ class RouteForm(forms.Form):
         return data
 
 
-def staff_required(view):
-    """Anonymous -> the login page (HTMX: a client-side redirect); signed in but not staff -> 403 with a message."""
+def may_route_parked_items(user) -> bool:
+    """Staff with the admin's permission on order items (superusers have every permission)."""
+    return user.is_authenticated and user.is_active and user.is_staff and user.has_perm(ROUTE_PERMISSION)
+
+
+def operations_required(view):
+    """Anonymous -> the login page (HTMX: a client-side redirect); signed in without the permission -> 403 with a message."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
@@ -75,7 +85,7 @@ def staff_required(view):
             if request.htmx:
                 return HttpResponseClientRedirect(f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': request.get_full_path()})}")
             return redirect_to_login(request.get_full_path())
-        if not request.user.is_staff:
+        if not may_route_parked_items(request.user):
             return render(request, "fulfillment/message.html", {"message": STAFF_ONLY, "title": "Operations team only"}, status=403)
         return view(request, *args, **kwargs)
 
@@ -130,7 +140,7 @@ def _kind_options(counts: dict[str, int], current: str) -> list[dict]:
 
 
 @require_GET
-@staff_required
+@operations_required
 def parked_list(request: HttpRequest) -> HttpResponse:
     form = ParkedFilterForm(request.GET)
     filters = form.filters()
@@ -156,7 +166,7 @@ def route_summary_message(summary, *, asked: int) -> str:
 
 
 @require_POST
-@staff_required
+@operations_required
 def parked_route(request: HttpRequest) -> HttpResponse:
     filter_form = ParkedFilterForm(request.POST)
     filters = filter_form.filters()

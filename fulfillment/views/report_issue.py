@@ -19,6 +19,7 @@ from inventory.selectors import rejection_effect_preview
 from .common import PAGE, TABS, fragments, is_htmx, oob_tabs_and_messages, tabs, with_item_urls
 
 REPORT_PAGE = "fulfillment/report_issue.html"
+GONE_MESSAGE = "This item is no longer open at this store: someone already rejected, moved or completed it."
 
 
 def _item_or_404(request: HttpRequest, item_id: int) -> OrderItem:
@@ -94,9 +95,7 @@ def _gone_notice(request: HttpRequest, item: OrderItem, message: str, status: in
 def item_report(request: HttpRequest, item_id: int) -> HttpResponse:
     item = _item_or_404(request, item_id)
     if not _is_workable_here(request, item):
-        return _gone_notice(
-            request, item, "This item is no longer open at this store: someone already rejected, moved or completed it.", 409
-        )
+        return _gone_notice(request, item, GONE_MESSAGE, 409)
     prior_status = item.status
     form = _report_form(request, item, request.POST if request.method == "POST" else None)
     status_code = 200
@@ -164,6 +163,8 @@ def _after_rejection(request: HttpRequest, item: OrderItem, prior_status: str, r
 @facility_required
 def item_report_preview(request: HttpRequest, item_id: int) -> HttpResponse:
     item = _item_or_404(request, item_id)
+    if not _is_workable_here(request, item):  # no statement about an item that moved on: the Save would refuse it
+        return _gone_notice(request, item, GONE_MESSAGE, 409)
     form = _report_form(request, item, request.GET)
     return render(request, f"{REPORT_PAGE}#effect-preview", _preview_context(request, item, form))
 

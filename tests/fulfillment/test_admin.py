@@ -359,6 +359,12 @@ def test_receive_stock_action_writes_the_ledger_and_routes_parked_items(admin_cl
         changelist(InventoryLevel), {"action": "receive_stock", "_selected_action": [level.pk], "apply": "1", "quantity": 0}
     )
     assert invalid.status_code == 200 and invalid.context["form"].errors
+    for hostile in ("١٢", "2147483648", "99999999999999999999999"):  # foreign digits, beyond a database integer
+        invalid = admin_client.post(changelist(InventoryLevel), {
+            "action": "receive_stock", "_selected_action": [level.pk], "apply": "1", "quantity": hostile,
+        })
+        assert invalid.status_code == 200 and invalid.context["form"].errors["quantity"], hostile
+    assert qoh_atp(brooklyn, product) == (1, 0)
     response = admin_client.post(
         changelist(InventoryLevel), {"action": "receive_stock", "_selected_action": [level.pk], "apply": "1", "quantity": 4},
         follow=True,

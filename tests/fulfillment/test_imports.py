@@ -134,12 +134,12 @@ MANHATTAN,MUG,2.5
     assert errors == [
         "line 3: unknown facility 'NOWHERE'",
         "line 4: unknown SKU 'NOPE'",
-        "line 5: quantity_on_hand 'lots' is not a whole number",
+        "line 5: quantity_on_hand 'lots' is not a whole number (digits 0-9)",
         "line 6: quantity_on_hand -1 is negative; BROOKLYN MUG is already counted on line 5",
         "line 7: BROOKLYN SHIRT is already counted on line 2",
         "line 8: has 2 field(s), the header has 3",
         "line 9: facility is empty",
-        "line 10: quantity_on_hand '2.5' is not a whole number",
+        "line 10: quantity_on_hand '2.5' is not a whole number (digits 0-9)",
     ]
     assert snapshot() == before  # the good row on line 2 was not applied either
 
@@ -271,7 +271,7 @@ def test_import_orders_reports_every_bad_row_with_its_line_and_changes_nothing(w
         "line 10: ship_to_latitude 91 is out of range (-90 to 90); ship_to_longitude -181 is out of range (-180 to 180)",
         "line 11: unknown SKU 'NOPE'",
         "line 12: quantity 0 must be at least 1",
-        "line 13: quantity 'two' is not a whole number",
+        "line 13: quantity 'two' is not a whole number (digits 0-9)",
         "line 14: order #4000 already exists",
         "line 15: customer_name is empty; customer_email 'bad-email' is not an email address",
         "line 16: placed_at 'last tuesday' is not an ISO date/time (e.g. 2026-11-20T14:30:00+00:00)",
@@ -311,3 +311,119 @@ def test_orders_plan_groups_rows_into_orders(world, tmp_path):
         ("#5003", 5, [(5, "SHIRT", 20)]),
     ]
     assert plan.line_count == 4
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# hostile values: integer ranges, control characters, non-ASCII digits, case of codes and SKUs
+
+
+def write_bytes(tmp_path, text: str, name="file.csv"):
+    path = tmp_path / name
+    path.write_bytes(text.encode("utf-8"))
+    return str(path)
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_import_inventory_refuses_out_of_range_counts_control_characters_and_foreign_digits(world, tmp_path, dry_run):
+    path = write_bytes(tmp_path, (
+        "facility,sku,quantity_on_hand\n"
+        "BROOKLYN,SHIRT,2147483647\n"
+        "BROOKLYN,MUG,2147483648\n"
+        "MANHATTAN,MUG,99999999999999999999999\n"
+        "MANHATTAN,SHIRT,١٢\n"
+        "EDISON,SH\x00IRT,1\n"
+        "EDISON,MUG,1\x1b[31m\n"
+        "EDISON,SHIRT,-1\n"
+        "EDISON,SHIRT,1_000\n"
+        "\"EDI\nSON\",MUG,3\n"
+        "EDISON,MUG,\t4\t\n"
+    ))
+    before = snapshot()
+
+    with pytest.raises(CommandError) as excinfo:
+        run("import_inventory", path, *(["--dry-run"] if dry_run else []))
+
+    assert "8 bad row(s); nothing was imported" in str(excinfo.value)
+    assert errors_of(excinfo) == [
+        "line 3: quantity_on_hand 2147483648 is too large (at most 2147483647)",
+        "line 4: quantity_on_hand 99999999999999999999999 is too large (at most 2147483647)",
+        "line 5: quantity_on_hand '١٢' is not a whole number (digits 0-9)",
+        "line 6: sku contains the control character U+0000",
+        "line 7: quantity_on_hand contains the control character U+001B",
+        "line 8: quantity_on_hand -1 is negative",
+        "line 9: quantity_on_hand '1_000' is not a whole number (digits 0-9); EDISON SHIRT is already counted on line 8",
+        "line 11: facility contains the control character U+000A",  # a line break inside a quoted field
+    ]
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_import_orders_refuses_out_of_range_quantities_control_characters_and_foreign_digits(world, tmp_path, dry_run):
+    path = write_bytes(tmp_path, ORDER_HEADER + "\n" + (
+        "#8001,Ann,,STANDARD,40.73,-73.99,,MUG,2147483648,\n"
+        "#8002,Bo,,STANDARD,40.73,-73.99,,MUG,١٢,\n"
+        "#8003,C\x00y,,STANDARD,40.73,-73.99,,MUG,1,\n"
+        "#8004,Di,,STANDARD,٤٠.٧٣,-73.99,,MUG,1,\n"
+        "#8005,Ed,,STANDARD,40.73,-73.99,,MUG,0,\n"
+        "#8006,Flo,,STANDARD,40.73,-73.99,,MUG,2147483647,\n"
+    ))
+    before = snapshot()
+
+    with pytest.raises(CommandError) as excinfo:
+        run("import_orders", path, *(["--dry-run"] if dry_run else []))
+
+    assert errors_of(excinfo) == [
+        "line 2: quantity 2147483648 is too large (at most 2147483647)",
+        "line 3: quantity '١٢' is not a whole number (digits 0-9)",
+        "line 4: customer_name contains the control character U+0000",
+        "line 5: ship_to_latitude '٤٠.٧٣' is not a number",
+        "line 6: quantity 0 must be at least 1",
+    ]
+    assert snapshot() == before
+
+
+def test_the_largest_quantity_a_database_holds_is_accepted(world, tmp_path):
+    brooklyn, manhattan, shirt, mug = world
+    path = write(tmp_path, """
+facility,sku,quantity_on_hand
+edison,mug,2147483647
+""")
+    run("import_inventory", path)
+    assert InventoryLevel.objects.get(facility__code="EDISON", product=mug).quantity_on_hand == 2147483647
+    assert_inventory_invariant()
+
+
+def test_facility_codes_and_skus_match_regardless_of_case_in_both_imports(world, tmp_path):
+    brooklyn, manhattan, shirt, mug = world
+    path = write(tmp_path, """
+facility,sku,quantity_on_hand
+ brooklyn , shirt ,12
+Manhattan,Mug,6
+""")
+    out = run("import_inventory", path)
+    assert "BROOKLYN SHIRT QOH 10 -> 12" in out and "MANHATTAN MUG QOH 4 -> 6" in out
+    orders = write(tmp_path, ORDER_HEADER + """
+#9001,Ann,,store_pickup,40.73,-73.99,manhattan,mug,1,
+#9001,Ann,,STORE_PICKUP,40.73,-73.99,MANHATTAN,Shirt,1,
+""", name="orders.csv")
+    run("import_orders", orders)
+    order = Order.objects.get(name="#9001")
+    assert order.pickup_facility == manhattan
+    assert sorted(order.items.values_list("product__sku", flat=True)) == ["MUG", "SHIRT"]
+    from tests.support import assert_inventory_invariant
+
+    assert_inventory_invariant()
+
+
+def test_a_sku_that_differs_only_in_case_from_two_products_must_be_written_exactly(world, tmp_path):
+    ProductFactory(sku="Mug")  # beside MUG
+    path = write(tmp_path, """
+facility,sku,quantity_on_hand
+BROOKLYN,mug,1
+BROOKLYN,Mug,2
+""")
+    with pytest.raises(CommandError) as excinfo:
+        run("import_inventory", path)
+    assert errors_of(excinfo) == [
+        "line 2: SKU 'mug' matches several (MUG, Mug) that differ only in case; write it exactly",
+    ]

@@ -35,7 +35,7 @@ def associate(client):
 
 def assert_unavailable(response):
     assert response.status_code == 503
-    assert response["Retry-After"] == "10" and response["Cache-Control"] == "no-store"
+    assert response["Retry-After"] == "10" and "no-store" in response["Cache-Control"]
     body = response.content.decode()
     assert "Back in a moment" in body and "cannot reach its database" in body and "Nothing was saved" in body
 
@@ -84,7 +84,7 @@ def test_healthz_is_a_database_round_trip_without_login(django_assert_num_querie
     client = Client()
     with django_assert_num_queries(1):
         response = client.get("/healthz")
-    assert response.status_code == 200 and response.content == b"ok\n" and response["Cache-Control"] == "no-store"
+    assert response.status_code == 200 and response.content == b"ok\n" and "no-store" in response["Cache-Control"]
     assert not response.cookies  # no session, no data
     assert client.head("/healthz").status_code == 200
     assert client.post("/healthz").status_code == 405

@@ -13,7 +13,7 @@ from django.utils import timezone
 from fulfillment.models import Notification, OrderItem, ParkedItemPolicy, PickupChoice
 from fulfillment.services import item_reject, items_route
 from inventory.services import inventory_receive
-from tests.factories import FacilityFactory, FacilityGroupFactory, ProductFactory, UserFactory, order_placed
+from tests.factories import FacilityFactory, FacilityGroupFactory, OperationsUserFactory, ProductFactory, order_placed
 from tests.support import assert_inventory_invariant
 
 pytestmark = pytest.mark.django_db
@@ -125,7 +125,7 @@ def test_a_waiting_pickup_choice_is_closed_when_its_item_is_cancelled(world, cli
 def test_the_parked_page_shows_age_and_cancel_date(world, client):
     ParkedItemPolicy.objects.create(cancel_after_days=10)
     item = parked_item(world, days_ago=3)
-    client.force_login(UserFactory(is_staff=True))
+    client.force_login(OperationsUserFactory())
     html = client.get(reverse("operations-parked")).content.decode()
     cancel_on = (item.parked_since + dt.timedelta(days=10)).strftime("%-d %b %Y")
     assert "3 days" in html and f"cancelled on <time datetime=\"{(item.parked_since + dt.timedelta(days=10)).isoformat()}\">{cancel_on}</time>" in html

@@ -454,6 +454,24 @@ def test_preview_says_when_the_policy_moves_the_rest_of_a_split_line(associate, 
     assert "stay here" not in body
 
 
+def test_preview_of_an_item_that_moved_on_answers_409_like_the_save(associate, world):
+    item = world.order_here().items.get()
+    item_reject(facility=world.brooklyn, item_id=item.pk, reason_code="DAMAGED", quantity=1, comment="", user=world.manager)
+    preview_url = reverse("item-report-preview", args=[item.pk])
+
+    preview = associate.get(preview_url, {"reason": "MISMATCH", "quantity": 1}, **HX)
+    save = associate.post(reverse("item-report", args=[item.pk]), {"reason": "MISMATCH", "quantity": 1}, **HX)
+
+    assert preview.status_code == save.status_code == 409
+    assert "no longer open at this store" in text(preview)
+    assert "QOH" not in text(preview)  # no statement about stock for an item that is not here
+    assert preview["HX-Retarget"] == save["HX-Retarget"] == f"#item-{item.pk}"
+    assert Rejection.objects.count() == 1
+    from tests.support import assert_inventory_invariant
+
+    assert_inventory_invariant()
+
+
 def test_report_an_issue_removes_the_item_and_updates_counts(associate, world):
     order = world.order_here(lines=[(world.tee, 1)])
     other = world.order_here()
@@ -551,7 +569,10 @@ def test_conflict_raised_by_the_service_is_shown(associate, world, monkeypatch):
     [
         ({"reason": "DAMAGED", "quantity": 5}, "This line has only 1 unit(s)"),
         ({"reason": "DAMAGED", "quantity": 0}, "greater than or equal to 1"),
-        ({"reason": "DAMAGED", "quantity": "two"}, "Enter a whole number."),
+        ({"reason": "DAMAGED", "quantity": "two"}, "Enter a whole number with the digits 0-9."),
+        ({"reason": "DAMAGED", "quantity": "١"}, "Enter a whole number with the digits 0-9."),
+        ({"reason": "DAMAGED", "quantity": "1_0"}, "Enter a whole number with the digits 0-9."),
+        ({"reason": "DAMAGED", "quantity": "99999999999999999999"}, "less than or equal to 2147483647"),
         ({"reason": "REJ_AVOID_ORD_SPLIT", "quantity": 1}, "Choose one of the listed reasons."),
         ({"reason": "NOPE", "quantity": 1}, "Choose one of the listed reasons."),
     ],

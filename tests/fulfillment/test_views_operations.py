@@ -13,7 +13,7 @@ from fulfillment.models import OrderItem
 from fulfillment.services import item_reject
 from inventory.services import inventory_receive
 from routing.models import RoutingDecision, RoutingRule
-from tests.factories import FacilityFactory, MembershipFactory, OrderItemFactory, ProductFactory, UserFactory, order_placed
+from tests.factories import FacilityFactory, MembershipFactory, OperationsUserFactory, OrderItemFactory, ProductFactory, UserFactory, order_placed
 
 pytestmark = pytest.mark.django_db
 
@@ -75,7 +75,7 @@ def world():
 
 @pytest.fixture
 def staff(client):
-    client.force_login(UserFactory(username="ops", is_staff=True))
+    client.force_login(OperationsUserFactory(username="ops"))
     return client
 
 
@@ -113,7 +113,7 @@ def test_an_associate_cannot_see_or_route(associate, world):
 
 
 def test_staff_get_a_link_to_the_parked_queue_and_associates_do_not(client, world):
-    staff_member = UserFactory(username="ops_with_store", is_staff=True)
+    staff_member = OperationsUserFactory(username="ops_with_store")
     MembershipFactory(user=staff_member, facility=world.brooklyn)
     client.force_login(staff_member)
     assert f'href="{URL}"' in client.get(reverse("orders-open")).content.decode()
@@ -127,7 +127,7 @@ def test_route_needs_post_and_csrf(world):
     item = world.no_stock(world.tee)
     inventory_receive(facility=world.manhattan, product=world.tee, quantity=5)
     client = Client(enforce_csrf_checks=True)
-    client.force_login(UserFactory(username="ops2", is_staff=True))
+    client.force_login(OperationsUserFactory(username="ops2"))
     assert client.get(ROUTE_URL).status_code == 405
     assert client.post(ROUTE_URL, {"item_id": item.pk}).status_code == 403
     item.refresh_from_db()
@@ -340,11 +340,12 @@ def _parked(world, n):
 @pytest.mark.parametrize("n", [5, 50])
 def test_page_queries_do_not_grow_with_parked_items(staff, world, django_assert_max_num_queries, n):
     _parked(world, n)
-    # session, user, count, page, rejections, latest decisions, parked-item policies (+ kind counts on the full page)
-    with django_assert_max_num_queries(8):
+    # session, user, the user's and groups' permissions, count, page, rejections, latest decisions, parked-item
+    # policies (+ kind counts on the full page)
+    with django_assert_max_num_queries(10):
         response = staff.get(URL)
     assert len(rows(response)) == min(n + 1, 50)
-    with django_assert_max_num_queries(7):
+    with django_assert_max_num_queries(9):
         response = staff.get(URL, {"kind": "no_facility", "product": "e"}, **HX_LIST)
     assert response.status_code == 200
 
@@ -353,7 +354,8 @@ def test_page_queries_do_not_grow_with_parked_items(staff, world, django_assert_
 def test_route_all_queries_do_not_grow_with_parked_items(staff, world, django_assert_max_num_queries, n):
     _parked(world, n)
     inventory_receive(facility=world.manhattan, product=world.tee, quantity=100)
-    with django_assert_max_num_queries(24):  # one routing batch (with the routed-units roll-up) plus the re-rendered list (with parked-item policies)
+    # permissions, one routing batch (with the routed-units roll-up) plus the re-rendered list (with parked-item policies)
+    with django_assert_max_num_queries(26):
         response = staff.post(ROUTE_URL, {"scope": "all"}, **HX)
     tees = (n + 1) // 2
     assert f"Routed {tees} of {n + 1} parked item(s) (MANHATTAN {tees}); still parked: {n + 1 - tees}." in text(response)

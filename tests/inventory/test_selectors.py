@@ -5,7 +5,15 @@ import pytest
 from fulfillment.models import RejectionReason
 from inventory.effects import Quantities
 from inventory.models import InventoryLevel
-from inventory.selectors import level_get, levels_not_matching_ledger, rejection_effect_preview, short_levels
+from inventory.selectors import (
+    code_key,
+    facilities_by_code,
+    level_get,
+    levels_not_matching_ledger,
+    products_by_sku,
+    rejection_effect_preview,
+    short_levels,
+)
 from inventory.services import inventory_book_lock, inventory_count_set, inventory_receive, levels_ensure
 from tests.factories import FacilityFactory, InventoryLevelFactory, ProductFactory
 
@@ -74,3 +82,23 @@ def test_short_levels():
     level = InventoryLevel.objects.get(facility=store, product=product)
     assert (level.quantity_on_hand, level.reserved, level.available_to_promise, level.shortfall) == (1, 2, 0, 1)
     assert list(short_levels()) == [level]
+
+
+# --- facility codes and SKUs: one matching rule everywhere -----------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_codes_and_skus_match_exactly_except_for_the_case_of_ascii_letters(django_assert_num_queries):
+    brooklyn = FacilityFactory(code="BROOKLYN")
+    FacilityFactory(code="BROOKLYN-2")
+    sku = ProductFactory(sku="SF-1001")
+    assert code_key(" brooklyn ") == "BROOKLYN"
+    with django_assert_num_queries(1):
+        facilities = facilities_by_code(["brooklyn", "Brooklyn ", "BROOK", "brooklyn-2 "])
+    assert facilities.find("brooklyn") == (brooklyn, None)
+    assert facilities.find(" Brooklyn ") == (brooklyn, None)
+    assert facilities.find("BROOK") == (None, "unknown facility 'BROOK'")  # exact, not a prefix
+    assert facilities.find("brooklyn-2")[0].code == "BROOKLYN-2"
+    assert products_by_sku(["sf-1001"]).find("sf-1001") == (sku, None)
+    assert products_by_sku(["SF-1001%"]).find("SF-1001%") == (None, "unknown SKU 'SF-1001%'")  # no wildcards
+    assert facilities_by_code(["", "  "]).find("") == (None, "unknown facility ''")

@@ -2,14 +2,12 @@
 (global "cancel parked items after N days", optionally per facility group; off until an admin sets it), email each
 customer, and list what it did. Run it daily (cron or a scheduled task); a repeat run finds nothing more to do."""
 
-from django.core.management.base import BaseCommand
-
 from fulfillment import services
-from fulfillment.management.parsing import ExitOneOnBadArguments
+from fulfillment.management.base import BaseCommand
 from fulfillment.selectors import parked_limits
 
 
-class Command(ExitOneOnBadArguments, BaseCommand):
+class Command(BaseCommand):
     help = "Cancel items parked longer than the parked-item policy allows, tell their customers, list them."
 
     def add_arguments(self, parser):

@@ -6,9 +6,12 @@ the sums of its ledger deltas; ATP = max(0, QOH - reserved - unsellable). For op
 
 import sys
 
-from django.core.management.base import BaseCommand
-
-from fulfillment.selectors import active_items_without_level, inventory_level_items, levels_breaking_inventory_invariant
+from fulfillment.management.base import BaseCommand
+from fulfillment.selectors import (
+    active_items_without_level,
+    inventory_level_items,
+    levels_breaking_inventory_invariant,
+)
 from inventory.models import InventoryAdjustment
 
 

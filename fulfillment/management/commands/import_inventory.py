@@ -6,11 +6,12 @@ afterwards the parked items of the file's products are routed again. The counts 
 """
 
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from fulfillment import services
 from fulfillment.errors import FulfillmentError
 from fulfillment.imports import inventory_plan_read, plan_or_fail
+from fulfillment.management.base import BaseCommand, non_empty
 from fulfillment.text import route_summary_text
 from inventory.services import InventoryError
 
@@ -21,9 +22,9 @@ class Command(BaseCommand):
     help = "Set counted quantities on hand from a CSV file (facility,sku,quantity_on_hand); all rows or none."
 
     def add_arguments(self, parser):
-        parser.add_argument("file", help="CSV file with the header facility,sku,quantity_on_hand")
+        parser.add_argument("file", type=non_empty, help="CSV file with the header facility,sku,quantity_on_hand")
         parser.add_argument("--dry-run", action="store_true", help="Report what would change; write nothing.")
-        parser.add_argument("--reference", default="", help="Ledger reference (default: import <file name>).")
+        parser.add_argument("--reference", type=non_empty, help="Ledger reference (default: import <file name>).")
 
     def handle(self, *args, **options):
         path = options["file"]

@@ -9,12 +9,13 @@ every bad row is reported with its line number and nothing changes when any row 
 
 from collections import Counter
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import IntegrityError, transaction
 
 from fulfillment import services
 from fulfillment.errors import FulfillmentError
 from fulfillment.imports import orders_plan_read, plan_or_fail
+from fulfillment.management.base import BaseCommand, non_empty
 from fulfillment.models import OrderItem
 from fulfillment.text import format_counts
 
@@ -25,7 +26,7 @@ class Command(BaseCommand):
     help = "Create and route orders from a CSV file (one row per order line); all orders or none."
 
     def add_arguments(self, parser):
-        parser.add_argument("file", help="CSV file, one row per order line")
+        parser.add_argument("file", type=non_empty, help="CSV file, one row per order line")
         parser.add_argument("--dry-run", action="store_true", help="Report what would be created; write nothing.")
 
     def handle(self, *args, **options):

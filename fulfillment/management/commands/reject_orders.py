@@ -6,14 +6,16 @@ Every argument is checked before anything changes; a bad one exits non-zero nami
 """
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from fulfillment import selectors, services
 from fulfillment.errors import FulfillmentError
-from fulfillment.progress import ProgressBar
+from fulfillment.management.base import BaseCommand, non_empty
 from fulfillment.models import OrderItem, RejectionReason
+from fulfillment.progress import ProgressBar
 from fulfillment.text import format_counts
 from inventory.models import Facility
+from inventory.selectors import facilities_by_code
 
 STATUSES = {"open": OrderItem.Status.OPEN, "in_progress": OrderItem.Status.IN_PROGRESS}
 MAX_LISTED = 20
@@ -31,15 +33,15 @@ class Command(BaseCommand):
     help = "Reject a facility's open or in-progress items with one reason; they are re-routed at once or parked."
 
     def add_arguments(self, parser):
-        parser.add_argument("--facility", required=True, help="Facility code, e.g. BROOKLYN.")
-        parser.add_argument("--status", required=True, help="Which items: open or in_progress.")
-        parser.add_argument("--reason", required=True, help="Rejection reason code, e.g. INACTIVE_STORE.")
+        parser.add_argument("--facility", required=True, type=non_empty, help="Facility code, e.g. BROOKLYN.")
+        parser.add_argument("--status", required=True, type=non_empty, help="Which items: open or in_progress.")
+        parser.add_argument("--reason", required=True, type=non_empty, help="Rejection reason code, e.g. INACTIVE_STORE.")
         parser.add_argument(
-            "--order", dest="orders", action="extend", nargs="+", default=[], metavar="NAME",
+            "--order", dest="orders", action="extend", nargs="+", type=non_empty, default=[], metavar="NAME",
             help="Only these orders (repeatable: --order '#10001' --order '#10002', or --order '#10001' '#10002').",
         )
         parser.add_argument("--dry-run", action="store_true", help="Print what would happen; change nothing.")
-        parser.add_argument("--user", help="Username recorded as the rejecter.")
+        parser.add_argument("--user", type=non_empty, help="Username recorded as the rejecter.")
         parser.add_argument("--stop-routing", action="store_true", help="Also stop routing new orders to the facility.")
 
     def handle(self, *args, **options):
@@ -77,10 +79,10 @@ class Command(BaseCommand):
     # --- argument checks: each error names the valid choices -------------------------------------------------------
 
     def _facility(self, code: str) -> Facility:
-        facility = Facility.objects.filter(code__iexact=code.strip()).first()
+        facility, problem = facilities_by_code([code]).find(code)
         if facility is None:
             codes = Facility.objects.order_by("code").values_list("code", flat=True)
-            raise CommandError(f"Unknown facility {code!r}. Valid facilities: {choices_text(codes)}.")
+            raise CommandError(f"{problem[0].upper()}{problem[1:]}. Valid facilities: {choices_text(codes)}.")
         return facility
 
     def _status(self, value: str) -> str:

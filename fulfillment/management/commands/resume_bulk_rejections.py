@@ -8,9 +8,10 @@ when it starts and every minute; run this one after a plain `db_worker` was kill
 
 from datetime import timedelta
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from fulfillment import services
+from fulfillment.management.base import BaseCommand
 
 
 def seconds(value: str) -> int:

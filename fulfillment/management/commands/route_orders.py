@@ -5,14 +5,16 @@ concerned with: items it rejected (e.g. after `reject_orders --facility CODE`) a
 there — `items_route(facility=...)`. The rules still decide where each goes (never back to a facility that rejected it).
 """
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from fulfillment import services
 from fulfillment.errors import FulfillmentError
-from fulfillment.progress import ProgressBar
+from fulfillment.management.base import BaseCommand, non_empty
 from fulfillment.models import OrderItem
+from fulfillment.progress import ProgressBar
 from fulfillment.text import route_summary_text
 from inventory.models import Facility
+from inventory.selectors import facilities_by_code
 from routing.models import RoutingDecision
 
 
@@ -22,17 +24,18 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument(
             "--facility",
+            type=non_empty,
             help="Only parked items rejected at this facility or to be picked up there (facility code).",
         )
 
     def handle(self, *args, **options):
         facility = None
         if options["facility"]:
-            code = options["facility"].strip()
-            facility = Facility.objects.filter(code__iexact=code).first()
+            code = options["facility"]
+            facility, problem = facilities_by_code([code]).find(code)
             if facility is None:
                 codes = list(Facility.objects.order_by("code").values_list("code", flat=True))
-                raise CommandError(f"Unknown facility {code!r}. Valid facilities: {', '.join(codes) or '(none)'}.")
+                raise CommandError(f"{problem[0].upper()}{problem[1:]}. Valid facilities: {', '.join(codes) or '(none)'}.")
 
         parked_before = OrderItem.objects.filter(status=OrderItem.Status.UNROUTED).count()
         try:

@@ -10,12 +10,17 @@ SIGTERM / Ctrl-C stop it after the current task (twice: at once).
 import logging
 import time
 
-from django.core.management.base import BaseCommand
-from django.db import InterfaceError, OperationalError, close_old_connections, connections
+from django.db import (
+    InterfaceError,
+    OperationalError,
+    close_old_connections,
+    connections,
+)
 from django.utils.crypto import get_random_string
 from django_tasks_db.management.commands.db_worker import Worker
 
 from fulfillment import services
+from fulfillment.management.base import BaseCommand
 
 logger = logging.getLogger("fulfillment.worker")
 

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
 from fulfillment import services
+from fulfillment.management.base import BaseCommand
 from fulfillment.models import FacilityMembership, Order, OrderItem, ShippingMethod
 from inventory import services as inventory_services
 from inventory.models import Facility, InventoryLevel, Product

@@ -30,12 +30,20 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from fulfillment.management.base import BaseCommand, whole_number
 from fulfillment.models import (
-    BulkRejection, FacilityMembership, Order, OrderItem, Rejection, RejectionPolicy, RejectionReason, RoutedUnitsDaily,
+    BulkRejection,
+    FacilityMembership,
+    Order,
+    OrderItem,
+    Rejection,
+    RejectionPolicy,
+    RejectionReason,
+    RoutedUnitsDaily,
 )
 from fulfillment.reports.periods import zone_of
 from inventory.models import Facility, InventoryAdjustment, InventoryLevel, Product
@@ -381,14 +389,18 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--facilities", type=int, default=100)
-        parser.add_argument("--products", type=int, default=10000)
-        parser.add_argument("--orders", type=int, default=200000)
-        parser.add_argument("--flagship-in-progress", type=int, default=2000, help="In-progress orders at V001.")
-        parser.add_argument("--flagship-open", type=int, default=10000, help="Open items at V001.")
-        parser.add_argument("--rejections", type=int, default=100000, help="Rejections in the history (reports).")
-        parser.add_argument("--rejection-days", type=int, default=90, help="Days the rejection history spans.")
-        parser.add_argument("--seed", type=int, default=42, help="Random seed (the same data on every run).")
+        parser.add_argument("--facilities", type=whole_number(1, 999), default=100, help="1 to 999 (codes V001..V999).")
+        parser.add_argument("--products", type=whole_number(1, 1_000_000), default=10000)
+        parser.add_argument("--orders", type=whole_number(0, 10_000_000), default=200000)
+        parser.add_argument(
+            "--flagship-in-progress", type=whole_number(0, 1_000_000), default=2000, help="In-progress orders at V001."
+        )
+        parser.add_argument("--flagship-open", type=whole_number(0, 1_000_000), default=10000, help="Open items at V001.")
+        parser.add_argument(
+            "--rejections", type=whole_number(0, 10_000_000), default=100000, help="Rejections in the history (reports)."
+        )
+        parser.add_argument("--rejection-days", type=whole_number(1, 3650), default=90, help="Days the rejection history spans.")
+        parser.add_argument("--seed", type=whole_number(), default=42, help="Random seed (the same data on every run).")
         parser.add_argument("--reset", action="store_true", help="Delete existing volume data first, then seed.")
         parser.add_argument("--delete", action="store_true", help="Only delete the volume data.")
 

@@ -6,15 +6,15 @@ One digest per recipient and day: a repeat run sends nothing twice. Run it daily
 import datetime as dt
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils import timezone
 
 from fulfillment import services
 from fulfillment.errors import FulfillmentError
-from fulfillment.management.parsing import ExitOneOnBadArguments
+from fulfillment.management.base import BaseCommand
 
 
-class Command(ExitOneOnBadArguments, BaseCommand):
+class Command(BaseCommand):
     help = "Email the operations digest of a day (default: yesterday) to the operations team."
 
     def add_arguments(self, parser):
