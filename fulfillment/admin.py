@@ -69,6 +69,18 @@ def render_action_form(modeladmin, request, queryset, *, form, title, submit_lab
     return render(request, "admin/action_form.html", context)
 
 
+class ProductColumnsMixin:
+    """The SKU and product name columns of a row that has a product."""
+
+    @admin.display(description="SKU", ordering="product__sku")
+    def product_sku(self, obj):
+        return obj.product.sku
+
+    @admin.display(description="Product", ordering="product__name")
+    def product_name(self, obj):
+        return obj.product.name
+
+
 # --------------------------------------------------------------------------------------------------------------------
 # Inventory levels: quantities change only through the ledger services.
 
@@ -113,7 +125,7 @@ class ShortFilter(admin.SimpleListFilter):
 
 
 @admin.register(InventoryLevel)
-class InventoryLevelAdmin(admin.ModelAdmin):
+class InventoryLevelAdmin(ProductColumnsMixin, admin.ModelAdmin):
     list_display = (
         "facility_code", "product_sku", "product_name", "quantity_on_hand", "reserved", "unsellable",
         "available_to_promise", "short", "safety_stock", "updated_at",
@@ -139,13 +151,6 @@ class InventoryLevelAdmin(admin.ModelAdmin):
     def facility_code(self, obj):
         return obj.facility.code
 
-    @admin.display(description="SKU", ordering="product__sku")
-    def product_sku(self, obj):
-        return obj.product.sku
-
-    @admin.display(description="Product", ordering="product__name")
-    def product_name(self, obj):
-        return obj.product.name
 
     @admin.display(description="Short")
     def short(self, obj):
@@ -313,7 +318,7 @@ def item_line(item: OrderItem) -> str:
 
 
 @admin.register(OrderItem)
-class OrderItemAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class OrderItemAdmin(ProductColumnsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "order_name", "product_sku", "product_name", "quantity", "facility", "status", "parked_reason", "status_changed_at",
     )
@@ -332,13 +337,6 @@ class OrderItemAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def order_name(self, obj):
         return obj.order.name
 
-    @admin.display(description="SKU", ordering="product__sku")
-    def product_sku(self, obj):
-        return obj.product.sku
-
-    @admin.display(description="Product", ordering="product__name")
-    def product_name(self, obj):
-        return obj.product.name
 
     def has_fulfil_permission(self, request):
         return request.user.has_perm("fulfillment.change_orderitem")

@@ -76,6 +76,13 @@ class StartPickingForm(forms.Form):
 
 
 class ReasonChoiceField(forms.ModelChoiceField):
+    """A select labelled "Reason" over rejection reasons by code (the form sets the queryset it offers)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("label", "Reason")
+        kwargs.setdefault("error_messages", {"invalid_choice": "Choose one of the listed reasons."})
+        super().__init__(queryset=RejectionReason.objects.none(), to_field_name="code", empty_label=None, **kwargs)
+
     def label_from_instance(self, obj: RejectionReason) -> str:
         return obj.label
 
@@ -83,13 +90,7 @@ class ReasonChoiceField(forms.ModelChoiceField):
 class ReportIssueForm(forms.Form):
     """Report an Issue on one item: the reason, how many units (whole line by default), an optional comment."""
 
-    reason = ReasonChoiceField(
-        label="Reason",
-        queryset=RejectionReason.objects.none(),
-        to_field_name="code",
-        empty_label=None,
-        error_messages={"invalid_choice": "Choose one of the listed reasons."},
-    )
+    reason = ReasonChoiceField()
     quantity = WholeNumberField(label="Quantity", min_value=1)
     comment = forms.CharField(
         label="Comment (optional)", required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2})
@@ -144,13 +145,7 @@ def _max_quantity_validator(maximum: int):
 
 
 class RejectAllForm(forms.Form):
-    reason = ReasonChoiceField(
-        label="Reason",
-        queryset=RejectionReason.objects.none(),
-        to_field_name="code",
-        empty_label=None,
-        error_messages={"invalid_choice": "Choose one of the listed reasons."},
-    )
+    reason = ReasonChoiceField()
     stop_routing = forms.BooleanField(label="Stop routing new orders to this store", required=False)
 
     DEFAULT_REASON = "INACTIVE_STORE"

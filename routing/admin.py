@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from inventory.admin import DateHierarchyGuardMixin
+from inventory.admin import DateHierarchyGuardMixin, ReadOnlyAdminMixin
 
 from .models import FacilityDailyLoad, RoutingDecision, RoutingRule, ShippingMethod
 
@@ -88,7 +88,7 @@ def candidates_table(decision: RoutingDecision):
 
 
 @admin.register(RoutingDecision)
-class RoutingDecisionAdmin(DateHierarchyGuardMixin, admin.ModelAdmin):
+class RoutingDecisionAdmin(DateHierarchyGuardMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("created_at", "order_name", "item_sku", "outcome", "trigger", "chosen_facility", "rule_name", "summary")
     list_filter = ("outcome", "trigger", "chosen_facility", "created_at")
     search_fields = ("order_item__order__name", "order_item__product__sku", "summary", "rule_name")
@@ -101,14 +101,6 @@ class RoutingDecisionAdmin(DateHierarchyGuardMixin, admin.ModelAdmin):
     )
     readonly_fields = fields
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="Order", ordering="order_item__order__name")
     def order_name(self, obj):
@@ -133,7 +125,7 @@ class RoutingDecisionAdmin(DateHierarchyGuardMixin, admin.ModelAdmin):
 
 
 @admin.register(FacilityDailyLoad)
-class FacilityDailyLoadAdmin(admin.ModelAdmin):
+class FacilityDailyLoadAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("day", "facility", "routed_lines")
     list_filter = ("day", "facility")
     search_fields = ("facility__code",)
@@ -141,11 +133,3 @@ class FacilityDailyLoadAdmin(admin.ModelAdmin):
     ordering = ("-day", "facility__code")
     readonly_fields = ("facility", "day", "routed_lines")
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

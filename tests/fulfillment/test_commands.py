@@ -13,7 +13,7 @@ from inventory.models import Facility, InventoryAdjustment, InventoryLevel, Prod
 from inventory.services import inventory_receive
 from routing.models import RoutingDecision
 from tests.factories import FacilityFactory, ProductFactory, UserFactory
-from tests.support import assert_inventory_invariant
+from tests.support import assert_inventory_invariant, run_command
 
 pytestmark = pytest.mark.django_db
 
@@ -22,10 +22,6 @@ MANHATTAN = (40.7359, -73.9906)
 QUEENS = (40.7644, -73.9235)
 
 
-def run(*args) -> str:
-    out = io.StringIO()
-    call_command(*args, stdout=out, stderr=io.StringIO())
-    return out.getvalue()
 
 
 def snapshot() -> dict:
@@ -83,7 +79,7 @@ def test_reject_orders_rejects_reroutes_and_parks(stores, brooklyn_orders):
     brooklyn, manhattan, queens = stores
     UserFactory(username="mgr")
 
-    out = run("reject_orders", "--facility", "BROOKLYN", "--status", "open", "--reason", "DAMAGED", "--user", "mgr")
+    out = run_command("reject_orders", "--facility", "BROOKLYN", "--status", "open", "--reason", "DAMAGED", "--user", "mgr")
 
     assert "Rejected 4 open item(s) in 3 order(s) at BROOKLYN as DAMAGED (Damaged)." in out
     assert "Re-routed: 3 (MANHATTAN 2, QUEENS 1)" in out
@@ -111,7 +107,7 @@ def test_reject_orders_on_200_in_progress_items_reroutes_what_it_can_and_parks_t
     orders_start_picking(facility=brooklyn, order_ids=[o.pk for o in orders])
     assert OrderItem.objects.filter(facility=brooklyn, status="IN_PROGRESS").count() == 200
 
-    out = run("reject_orders", "--facility", "BROOKLYN", "--status", "in_progress", "--reason", "MISMATCH")
+    out = run_command("reject_orders", "--facility", "BROOKLYN", "--status", "in_progress", "--reason", "MISMATCH")
 
     assert "Rejected 200 in-progress item(s) in 200 order(s) at BROOKLYN as MISMATCH" in out
     assert "Re-routed: 150 (MANHATTAN 150)" in out
@@ -133,7 +129,7 @@ def test_reject_orders_in_progress_only_named_orders(stores, brooklyn_orders):
     brooklyn = stores[0]
     orders_start_picking(facility=brooklyn, order_ids=[o.pk for o in brooklyn_orders])
 
-    out = run("reject_orders", "--facility", "brooklyn", "--status", "IN_PROGRESS", "--reason", "not_in_stock", "--order", "#1002")
+    out = run_command("reject_orders", "--facility", "brooklyn", "--status", "IN_PROGRESS", "--reason", "not_in_stock", "--order", "#1002")
 
     assert "Rejected 1 in-progress item(s) in 1 order(s) at BROOKLYN as NOT_IN_STOCK" in out
     assert set(OrderItem.objects.filter(order__name="#1002").values_list("facility__code", "status")) == {("MANHATTAN", "OPEN")}
@@ -146,18 +142,18 @@ def test_reject_orders_dry_run_prints_the_same_numbers_and_changes_nothing(store
     before = snapshot()
     args = ("reject_orders", "--facility", "BROOKLYN", "--status", "open", "--reason", "INACTIVE_STORE")
 
-    dry = run(*args, "--dry-run", "--stop-routing")
+    dry = run_command(*args, "--dry-run", "--stop-routing")
 
     assert snapshot() == before
     assert dry.startswith("DRY RUN - nothing was changed. Would reject 4 open item(s) in 3 order(s) at BROOKLYN")
-    real = run(*args)
+    real = run_command(*args)
     assert snapshot() != before
     numbers = lambda text: [line.strip() for line in text.splitlines()[1:3]]  # noqa: E731
     assert numbers(dry) == numbers(real) == ["Re-routed: 3 (MANHATTAN 2, QUEENS 1)", "Parked (no facility can take them): 1"]
 
 
 def test_reject_orders_nothing_to_reject_says_so(stores):
-    out = run("reject_orders", "--facility", "QUEENS", "--status", "in_progress", "--reason", "MISMATCH")
+    out = run_command("reject_orders", "--facility", "QUEENS", "--status", "in_progress", "--reason", "MISMATCH")
     assert "Rejected 0 in-progress item(s) in 0 order(s) at QUEENS" in out
 
 
@@ -186,7 +182,7 @@ def test_reject_orders_bad_arguments_list_the_valid_choices_and_change_nothing(s
     before = snapshot()
 
     with pytest.raises(CommandError) as error:
-        run("reject_orders", *args)
+        run_command("reject_orders", *args)
 
     assert str(error.value) == expected
     assert snapshot() == before
@@ -203,7 +199,7 @@ def test_reject_orders_bad_argument_exits_non_zero_on_the_command_line(stores, c
 
 def test_reject_orders_requires_its_arguments(stores):
     with pytest.raises(CommandError, match="--status"):
-        run("reject_orders", "--facility", "BROOKLYN", "--reason", "DAMAGED")
+        run_command("reject_orders", "--facility", "BROOKLYN", "--reason", "DAMAGED")
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -219,7 +215,7 @@ def test_route_orders_routes_parked_items_and_prints_the_summary(stores):
     inventory_receive(facility=manhattan, product=product, quantity=2)  # no routing by itself
     inventory_receive(facility=queens, product=product, quantity=1)
 
-    out = run("route_orders")
+    out = run_command("route_orders")
 
     assert out.splitlines() == ["Routed 3 of 4 parked item(s) (MANHATTAN 2, QUEENS 1); still parked: 1."]
     assert OrderItem.objects.filter(status="OPEN").count() == 3
@@ -241,7 +237,7 @@ def test_route_orders_for_one_facility_only_routes_what_it_rejected(stores):
     assert OrderItem.objects.filter(status="UNROUTED").count() == 2  # each bounced; nowhere else has stock
     inventory_receive(facility=queens, product=product, quantity=5)
 
-    out = run("route_orders", "--facility", "BROOKLYN")
+    out = run_command("route_orders", "--facility", "BROOKLYN")
 
     assert "Routed 1 of 1 parked item(s) rejected at or for pickup at BROOKLYN (QUEENS 1); still parked: 0." in out
     assert "Parked items in all (before this run): 2" in out
@@ -252,7 +248,7 @@ def test_route_orders_for_one_facility_only_routes_what_it_rejected(stores):
 def test_route_orders_unknown_facility_lists_the_valid_ones(stores):
     before = snapshot()
     with pytest.raises(CommandError, match=r"Unknown facility 'X'\. Valid facilities: BROOKLYN, MANHATTAN, QUEENS\."):
-        run("route_orders", "--facility", "X")
+        run_command("route_orders", "--facility", "X")
     assert snapshot() == before
 
 
@@ -261,7 +257,7 @@ def test_route_orders_unknown_facility_lists_the_valid_ones(stores):
 
 
 def test_seed_demo_creates_the_promised_data_and_is_idempotent():
-    first = run("seed_demo")
+    first = run_command("seed_demo")
 
     stores = Facility.objects.filter(kind="STORE")
     assert stores.count() >= 5 and Facility.objects.filter(kind="WAREHOUSE").count() >= 1
@@ -293,7 +289,7 @@ def test_seed_demo_creates_the_promised_data_and_is_idempotent():
 
     before = snapshot()
     users_before = User.objects.count()
-    second = run("seed_demo")
+    second = run_command("seed_demo")
 
     assert snapshot() == before
     assert User.objects.count() == users_before

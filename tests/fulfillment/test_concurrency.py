@@ -1,9 +1,7 @@
 """Real threads on PostgreSQL: row locks (items, then levels, pk order) make concurrent writers safe."""
 
-import threading
 
 import pytest
-from django.db import connection
 
 from fulfillment.errors import ItemConflict
 from fulfillment.models import OrderItem, Rejection
@@ -13,31 +11,11 @@ from inventory.services import inventory_receive
 from routing.models import RoutingDecision
 from tests.conftest import requires_postgres
 from tests.factories import FacilityFactory, ProductFactory
-from tests.support import assert_inventory_invariant
+from tests.support import assert_inventory_invariant, run_together
 
 pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
-def run_together(funcs):
-    """Start every function at the same moment on its own thread (own connection); return results or exceptions."""
-    barrier = threading.Barrier(len(funcs))
-    results = [None] * len(funcs)
-
-    def runner(index, func):
-        try:
-            barrier.wait()
-            results[index] = func()
-        except Exception as exc:  # collected for the assertions
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=runner, args=(i, f)) for i, f in enumerate(funcs)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    return results
 
 
 def test_two_concurrent_rejections_of_one_item_make_one_rejection():

@@ -1,9 +1,8 @@
 """import_inventory / import_orders: whole-file validation with line numbers, all-or-nothing, --dry-run."""
 
-import io
 
 import pytest
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError
 
 from fulfillment.imports import inventory_plan_read, orders_plan_read
 from fulfillment.models import Order, OrderItem
@@ -12,7 +11,7 @@ from inventory.models import Facility, InventoryAdjustment, InventoryLevel
 from inventory.services import inventory_receive
 from routing.models import RoutingDecision
 from tests.factories import FacilityFactory, ProductFactory
-from tests.support import assert_inventory_invariant
+from tests.support import assert_inventory_invariant, run_command
 
 pytestmark = pytest.mark.django_db
 
@@ -41,10 +40,6 @@ def write(tmp_path, text: str, name="file.csv"):
     return str(path)
 
 
-def run(*args) -> str:
-    out = io.StringIO()
-    call_command(*args, stdout=out, stderr=io.StringIO())
-    return out.getvalue()
 
 
 def snapshot() -> dict:
@@ -84,7 +79,7 @@ brooklyn,MUG,12
 MANHATTAN,MUG,4
 """)
 
-    out = run("import_inventory", path)
+    out = run_command("import_inventory", path)
 
     assert "Changed 2 inventory level(s); 1 already at the counted quantity." in out
     assert "line 2: BROOKLYN SHIRT QOH 10 -> 7" in out and "line 3: BROOKLYN MUG QOH 0 -> 12" in out
@@ -101,7 +96,7 @@ def test_import_inventory_dry_run_reports_and_writes_nothing(world, tmp_path):
     path = write(tmp_path, "facility,sku,quantity_on_hand\nBROOKLYN,SHIRT,3\nMANHATTAN,SHIRT,6\n")
     before = snapshot()
 
-    out = run("import_inventory", path, "--dry-run")
+    out = run_command("import_inventory", path, "--dry-run")
 
     assert snapshot() == before
     assert out.splitlines() == [
@@ -127,7 +122,7 @@ MANHATTAN,MUG,2.5
     before = snapshot()
 
     with pytest.raises(CommandError) as excinfo:
-        run("import_inventory", path)
+        run_command("import_inventory", path)
 
     assert "8 bad row(s); nothing was imported" in str(excinfo.value)
     errors = errors_of(excinfo)
@@ -157,15 +152,15 @@ def test_import_inventory_file_level_errors(world, tmp_path, text, message):
     path = tmp_path / "x.csv"
     path.write_text(text)
     with pytest.raises(CommandError, match="nothing was imported|Nothing was imported") as excinfo:
-        run("import_inventory", str(path))
+        run_command("import_inventory", str(path))
     assert message in str(excinfo.value)
 
 
 def test_import_missing_file_is_a_clear_error(world, tmp_path):
     with pytest.raises(CommandError, match="File not found"):
-        run("import_inventory", str(tmp_path / "missing.csv"))
+        run_command("import_inventory", str(tmp_path / "missing.csv"))
     with pytest.raises(CommandError, match="File not found"):
-        run("import_orders", str(tmp_path / "missing.csv"))
+        run_command("import_orders", str(tmp_path / "missing.csv"))
 
 
 def test_inventory_plan_reads_with_constant_queries(world, tmp_path, django_assert_max_num_queries):
@@ -194,7 +189,7 @@ def test_import_orders_creates_and_routes_the_orders(world, tmp_path):
     brooklyn, manhattan, shirt, mug = world
     path = write(tmp_path, GOOD_ORDERS)
 
-    out = run("import_orders", path)
+    out = run_command("import_orders", path)
 
     assert out.splitlines() == [
         "Created 3 order(s) with 4 line(s).",
@@ -216,7 +211,7 @@ def test_import_orders_dry_run_reports_and_writes_nothing(world, tmp_path):
     path = write(tmp_path, GOOD_ORDERS)
     before = snapshot()
 
-    out = run("import_orders", path, "--dry-run")
+    out = run_command("import_orders", path, "--dry-run")
 
     assert snapshot() == before
     assert out.splitlines() == [
@@ -257,7 +252,7 @@ def test_import_orders_reports_every_bad_row_with_its_line_and_changes_nothing(w
     before = snapshot()
 
     with pytest.raises(CommandError) as excinfo:
-        run("import_orders", path)
+        run_command("import_orders", path)
 
     assert "17 bad row(s); nothing was imported" in str(excinfo.value)
     assert errors_of(excinfo) == [
@@ -287,7 +282,7 @@ def test_import_orders_header_may_omit_optional_columns_and_accept_addresses(wor
 order_name,customer_name,customer_email,shipping_method,ship_to_latitude,ship_to_longitude,pickup_facility,sku,quantity,ship_to_address,ship_to_city,ship_to_postal_code,gift_note
 #7001,Ann Lee,,SAME_DAY,40.6843,-73.9772,,SHIRT,1,1 Main St,Brooklyn,11201,happy birthday
 """)
-    out = run("import_orders", path)
+    out = run_command("import_orders", path)
     assert out.startswith("Created 1 order(s) with 1 line(s).")
     order = Order.objects.get(name="#7001")
     assert (order.ship_to_address, order.ship_to_city, order.ship_to_postal_code) == ("1 Main St", "Brooklyn", "11201")
@@ -296,7 +291,7 @@ order_name,customer_name,customer_email,shipping_method,ship_to_latitude,ship_to
 def test_import_orders_missing_column_names_the_header(world, tmp_path):
     path = write(tmp_path, "order_name,customer_name,sku,quantity\n#1,A,SHIRT,1\n")
     with pytest.raises(CommandError) as excinfo:
-        run("import_orders", path)
+        run_command("import_orders", path)
     message = str(excinfo.value)
     assert "line 1: missing column(s) customer_email, shipping_method, ship_to_latitude, ship_to_longitude, pickup_facility" in message
     assert Order.objects.count() == 0
@@ -341,7 +336,7 @@ def test_import_inventory_refuses_out_of_range_counts_control_characters_and_for
     before = snapshot()
 
     with pytest.raises(CommandError) as excinfo:
-        run("import_inventory", path, *(["--dry-run"] if dry_run else []))
+        run_command("import_inventory", path, *(["--dry-run"] if dry_run else []))
 
     assert "8 bad row(s); nothing was imported" in str(excinfo.value)
     assert errors_of(excinfo) == [
@@ -370,7 +365,7 @@ def test_import_orders_refuses_out_of_range_quantities_control_characters_and_fo
     before = snapshot()
 
     with pytest.raises(CommandError) as excinfo:
-        run("import_orders", path, *(["--dry-run"] if dry_run else []))
+        run_command("import_orders", path, *(["--dry-run"] if dry_run else []))
 
     assert errors_of(excinfo) == [
         "line 2: quantity 2147483648 is too large (at most 2147483647)",
@@ -388,7 +383,7 @@ def test_the_largest_quantity_a_database_holds_is_accepted(world, tmp_path):
 facility,sku,quantity_on_hand
 edison,mug,2147483647
 """)
-    run("import_inventory", path)
+    run_command("import_inventory", path)
     assert InventoryLevel.objects.get(facility__code="EDISON", product=mug).quantity_on_hand == 2147483647
     assert_inventory_invariant()
 
@@ -400,13 +395,13 @@ facility,sku,quantity_on_hand
  brooklyn , shirt ,12
 Manhattan,Mug,6
 """)
-    out = run("import_inventory", path)
+    out = run_command("import_inventory", path)
     assert "BROOKLYN SHIRT QOH 10 -> 12" in out and "MANHATTAN MUG QOH 4 -> 6" in out
     orders = write(tmp_path, ORDER_HEADER + """
 #9001,Ann,,store_pickup,40.73,-73.99,manhattan,mug,1,
 #9001,Ann,,STORE_PICKUP,40.73,-73.99,MANHATTAN,Shirt,1,
 """, name="orders.csv")
-    run("import_orders", orders)
+    run_command("import_orders", orders)
     order = Order.objects.get(name="#9001")
     assert order.pickup_facility == manhattan
     assert sorted(order.items.values_list("product__sku", flat=True)) == ["MUG", "SHIRT"]
@@ -423,7 +418,7 @@ BROOKLYN,mug,1
 BROOKLYN,Mug,2
 """)
     with pytest.raises(CommandError) as excinfo:
-        run("import_inventory", path)
+        run_command("import_inventory", path)
     assert errors_of(excinfo) == [
         "line 2: SKU 'mug' matches several (MUG, Mug) that differ only in case; write it exactly",
     ]

@@ -1,10 +1,8 @@
 """Read, decide, claim (fulfillment/services/routing.py: items_place): decisions are made on levels read without
 locks, and only claimed on the locked levels; a claim that no longer fits is decided again on fresh numbers."""
 
-import threading
 
 import pytest
-from django.db import connection
 
 from fulfillment.models import OrderItem
 from fulfillment.services import facility_reject_all, item_reject, order_create
@@ -15,7 +13,7 @@ from inventory.services import inventory_receive
 from routing.models import RoutingDecision
 from tests.conftest import requires_postgres
 from tests.factories import FacilityFactory, InventoryLevelFactory, ProductFactory, order_placed
-from tests.support import assert_inventory_invariant
+from tests.support import assert_inventory_invariant, run_together
 
 SHIP_TO = (40.6782, -73.9442)
 
@@ -114,25 +112,6 @@ def test_a_rejection_locks_only_the_levels_that_change(monkeypatch):
 
 
 # -- real threads on PostgreSQL ----------------------------------------------------------------------------------
-def run_together(funcs):
-    barrier = threading.Barrier(len(funcs))
-    results = [None] * len(funcs)
-
-    def runner(index, func):
-        try:
-            barrier.wait()
-            results[index] = func()
-        except Exception as exc:  # collected for the assertions
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=runner, args=(i, f)) for i, f in enumerate(funcs)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    return results
 
 
 @requires_postgres
