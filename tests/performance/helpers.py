@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from django.db import connection, transaction
 
-from fulfillment.models import BulkRejection, OrderItem, Rejection, RoutedUnitsDaily
+from fulfillment.models import BulkRejection, Notification, OrderItem, PickupChoice, Rejection, RoutedUnitsDaily
 from inventory.models import InventoryAdjustment, InventoryLevel
 from routing.models import FacilityDailyLoad, RoutingDecision
 
@@ -74,7 +74,10 @@ def table(rows: list[Row]) -> str:
 
 
 # -- snapshot and restore ------------------------------------------------------------------------------------------------
-WATERMARKED = [RoutingDecision, Rejection, InventoryAdjustment, OrderItem, BulkRejection, InventoryLevel, FacilityDailyLoad]
+WATERMARKED = [
+    Notification, PickupChoice, RoutingDecision, Rejection, InventoryAdjustment, OrderItem, BulkRejection, InventoryLevel,
+    FacilityDailyLoad,
+]
 SNAPSHOT = "bench_item_snapshot"
 WATERMARK = "bench_watermark"
 ROLLUP_SNAPSHOT = "bench_routed_units_snapshot"  # the roll-up is upserted (rows change in place): copied whole
@@ -92,8 +95,8 @@ def snapshot(items_where: str, params=()) -> None:
         cursor.execute(f"DROP TABLE IF EXISTS {SNAPSHOT}")
         cursor.execute(f"DROP TABLE IF EXISTS {WATERMARK}")
         cursor.execute(
-            f"CREATE UNLOGGED TABLE {SNAPSHOT} AS SELECT id, facility_id, status, quantity, parked_reason, "
-            f"status_changed_at FROM {items} WHERE {items_where}",
+            f"CREATE UNLOGGED TABLE {SNAPSHOT} AS SELECT id, facility_id, status, quantity, parked_reason, parked_kind, "
+            f"parked_since, shipping_method, pickup_facility_id, status_changed_at FROM {items} WHERE {items_where}",
             params,
         )
         cursor.execute(f"DROP TABLE IF EXISTS {ROLLUP_SNAPSHOT}")
@@ -115,15 +118,18 @@ def restore() -> bool:
         adj, lvl, items = t[InventoryAdjustment], t[InventoryLevel], t[OrderItem]
         cursor.execute(f"CREATE TEMP TABLE bench_touched_levels ON COMMIT DROP AS "
                        f"SELECT DISTINCT level_id FROM {adj} WHERE id > %s", [wm[adj]])
-        for model in (RoutingDecision, Rejection, InventoryAdjustment, BulkRejection, FacilityDailyLoad):
-            cursor.execute(f"DELETE FROM {t[model]} WHERE id > %s", [wm[t[model]]])
+        for model in (Notification, PickupChoice, RoutingDecision, Rejection, InventoryAdjustment, BulkRejection, FacilityDailyLoad):
+            if t[model] in wm:  # a watermark left by an older run may not know a newer table
+                cursor.execute(f"DELETE FROM {t[model]} WHERE id > %s", [wm[t[model]]])
         cursor.execute(f"UPDATE {items} SET split_from_id = NULL WHERE split_from_id IS NOT NULL AND id > %s", [wm[items]])
         cursor.execute(f"DELETE FROM {items} WHERE id > %s", [wm[items]])
         cursor.execute(f"DELETE FROM {lvl} WHERE id > %s", [wm[lvl]])
         if _table_exists(SNAPSHOT):
             cursor.execute(
                 f"UPDATE {items} AS i SET facility_id = s.facility_id, status = s.status, quantity = s.quantity, "
-                f"parked_reason = s.parked_reason, status_changed_at = s.status_changed_at "
+                f"parked_reason = s.parked_reason, parked_kind = s.parked_kind, parked_since = s.parked_since, "
+                f"shipping_method = s.shipping_method, pickup_facility_id = s.pickup_facility_id, "
+                f"status_changed_at = s.status_changed_at "
                 f"FROM {SNAPSHOT} AS s WHERE i.id = s.id"
             )
         cursor.execute(
