@@ -244,13 +244,15 @@ class RejectionPolicy(models.Model):
     )
     allow_partial_order_rejection = models.BooleanField(
         default=True,
-        help_text="Off: rejecting one item also rejects the order's other items here (REJ_AVOID_ORD_SPLIT), "
+        help_text="Off: rejecting one item also rejects the order's other items here (with the system reason "
+        "“order split avoidance”), "
         "so the order ships together from elsewhere.",
     )
     cascade_not_in_stock = models.BooleanField(
         default=False,
-        help_text="On: a Not in stock rejection also rejects this facility's other open items of the product "
-        "(REJ_CASCADE_BY_PROD).",
+        help_text="On: a Not in stock rejection also rejects this facility's other open items of the product (with the "
+        "system reason “cascade by product”) and re-routes them at once, so none of them waits here on a short level; "
+        "items already being picked stay.",
     )
 
     class Meta:

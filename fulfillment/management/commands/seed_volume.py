@@ -45,6 +45,7 @@ from fulfillment.models import (
     RejectionReason,
     RoutedUnitsDaily,
 )
+from fulfillment.policies import ReasonCode
 from fulfillment.reports.periods import zone_of
 from inventory.models import Facility, InventoryAdjustment, InventoryLevel, Product
 from routing.models import FacilityDailyLoad, ParkedKind, RoutingDecision
@@ -97,8 +98,8 @@ SHIPPING = [("STANDARD", 60), ("EXPRESS", 15), ("SAME_DAY", 10), ("STORE_PICKUP"
 RECENT_STATUS = [("OPEN", 45), ("IN_PROGRESS", 25), ("COMPLETED", 20), ("UNROUTED", 7), ("CANCELLED", 3)]
 RECENT_DAYS = 3
 HISTORY_DAYS = 120
-REJECTION_REASONS = [("NOT_IN_STOCK", 40), ("DAMAGED", 20), ("MISMATCH", 15), ("WORN_DISPLAY", 10),
-                     ("INACTIVE_STORE", 10), ("REJ_AVOID_ORD_SPLIT", 5)]
+REJECTION_REASONS = [(ReasonCode.NOT_IN_STOCK, 40), ("DAMAGED", 20), ("MISMATCH", 15), ("WORN_DISPLAY", 10),
+                     ("INACTIVE_STORE", 10), (ReasonCode.AVOID_ORDER_SPLIT, 5)]
 PARKED_SHARE = 0.08
 
 
