@@ -11,3 +11,4 @@ SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
 SECURE_HSTS_SECONDS = 0
 LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "ERROR"}}
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}  # production: enqueued for the worker
