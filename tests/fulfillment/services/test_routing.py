@@ -5,14 +5,25 @@ locks, and only claimed on the locked levels; a claim that no longer fits is dec
 import pytest
 
 from fulfillment.models import OrderItem
-from fulfillment.services import facility_reject_all, item_reject, order_create
+from fulfillment.services import (
+    facility_reject_all,
+    item_reject,
+    order_create,
+    stock_receive,
+)
 from fulfillment.services import routing as routing_services
 from inventory.models import InventoryLevel
 from inventory.selectors import stock_snapshot_read
 from inventory.services import inventory_receive
 from routing.models import RoutingDecision
 from tests.conftest import requires_postgres
-from tests.factories import FacilityFactory, InventoryLevelFactory, ProductFactory, order_placed
+from tests.factories import (
+    FacilityFactory,
+    InventoryLevelFactory,
+    ProductFactory,
+    order_placed,
+)
+from tests.fulfillment.services import world
 from tests.support import assert_inventory_invariant, run_together
 
 SHIP_TO = (40.6782, -73.9442)
@@ -108,6 +119,50 @@ def test_a_rejection_locks_only_the_levels_that_change(monkeypatch):
     item.refresh_from_db()
     assert item.facility != here
     assert locked_sets == [{(here.pk, product.pk), (item.facility_id, product.pk)}]
+    assert_inventory_invariant()
+
+
+# -- parked items, receipts and counts ------------------------------------------------------------------------
+@pytest.mark.django_db
+def test_nearest_facility_with_atp_wins_and_explains(stores):
+    brooklyn, manhattan, stamford = stores
+    product = ProductFactory()
+    inventory_receive(facility=stamford, product=product, quantity=5)
+    inventory_receive(facility=manhattan, product=product, quantity=5)
+    item = world.place(product)
+    assert item.facility == manhattan
+    decision = RoutingDecision.objects.get(order_item=item)
+    assert decision.outcome == "ROUTED" and decision.chosen_facility == manhattan
+    reasons = {c["facility"]: c["reason"] for c in decision.candidates}
+    assert reasons["BROOKLYN"] == "ATP 0"
+    assert reasons["STAMFORD"].startswith("farther than MANHATTAN")
+    assert reasons["MANHATTAN"].startswith("chosen")
+
+
+@pytest.mark.django_db
+def test_receiving_stock_routes_parked_items(stores):
+    brooklyn, manhattan, _ = stores
+    product = ProductFactory()
+    item = world.place(product)
+    assert item.status == OrderItem.Status.UNROUTED
+    _, summary = stock_receive(facility=manhattan, product=product, quantity=2)
+    item.refresh_from_db()
+    assert (summary.routed, item.facility, item.status) == (1, manhattan, OrderItem.Status.OPEN)
+    assert world.level(manhattan, product) == (2, 1)
+
+
+@pytest.mark.django_db
+def test_counting_stock_routes_parked_items_and_keeps_the_ledger(stores):
+    from fulfillment.services import stock_counts_set
+
+    brooklyn, manhattan, _ = stores
+    product = ProductFactory()
+    item = world.place(product, qty=2)
+    assert item.status == OrderItem.Status.UNROUTED
+    summary = stock_counts_set(counts=[(manhattan, product, 3), (brooklyn, product, 0)], reference="cycle count")
+    item.refresh_from_db()
+    assert (summary.routed, summary.parked, summary.rerouted) == (1, 0, {"MANHATTAN": 1})
+    assert world.level(manhattan, product) == (3, 1)
     assert_inventory_invariant()
 
 

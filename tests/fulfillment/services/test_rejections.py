@@ -1,4 +1,5 @@
-"""The rejection core: the reason table, the ledger, re-routing, parking, conflicts, partial lines, policies."""
+"""Rejecting items (fulfillment/services/rejections.py): the reason table, the ledger, re-routing, parking,
+conflicts, partial lines, policies."""
 
 import pytest
 
@@ -16,38 +17,11 @@ from fulfillment.services import (
 from inventory.models import InventoryLevel
 from inventory.services import inventory_receive
 from routing.models import RoutingDecision
-from tests.factories import FacilityFactory, ProductFactory
+from tests.factories import ProductFactory
+from tests.fulfillment.services.world import BROOKLYN, MANHATTAN, level, place
 from tests.support import assert_inventory_invariant
 
 pytestmark = pytest.mark.django_db
-
-# Brooklyn (the ship-to is here), Manhattan ~8 km, Stamford ~55 km
-BROOKLYN = (40.6782, -73.9442)
-MANHATTAN = (40.7549, -73.9840)
-STAMFORD = (41.0534, -73.5387)
-
-
-@pytest.fixture
-def stores():
-    brooklyn = FacilityFactory(code="BROOKLYN", latitude=BROOKLYN[0], longitude=BROOKLYN[1])
-    manhattan = FacilityFactory(code="MANHATTAN", latitude=MANHATTAN[0], longitude=MANHATTAN[1])
-    stamford = FacilityFactory(code="STAMFORD", latitude=STAMFORD[0], longitude=STAMFORD[1])
-    return brooklyn, manhattan, stamford
-
-
-def level(facility, product):
-    lvl = InventoryLevel.objects.get(facility=facility, product=product)
-    return lvl.quantity_on_hand, lvl.available_to_promise
-
-
-def place(product, qty=1, method="STANDARD", pickup=None, name=None, at=BROOKLYN):
-    order = order_create(
-        name=name or f"#T{OrderItem.objects.count() + 1}-{product.pk}", customer_name="Ada", shipping_method=method,
-        ship_to_latitude=at[0], ship_to_longitude=at[1], lines=[(product, qty)], pickup_facility=pickup,
-    )
-    return order.items.get()
-
-
 
 
 @pytest.mark.parametrize(
@@ -139,21 +113,6 @@ def test_never_back_to_a_facility_that_rejected_it(stores):
     reasons = {c["facility"]: c["reason"] for c in decision.candidates}
     assert reasons["BROOKLYN"].startswith("rejected this item on")
     assert_inventory_invariant()
-
-
-def test_nearest_facility_with_atp_wins_and_explains(stores):
-    brooklyn, manhattan, stamford = stores
-    product = ProductFactory()
-    inventory_receive(facility=stamford, product=product, quantity=5)
-    inventory_receive(facility=manhattan, product=product, quantity=5)
-    item = place(product)
-    assert item.facility == manhattan
-    decision = RoutingDecision.objects.get(order_item=item)
-    assert decision.outcome == "ROUTED" and decision.chosen_facility == manhattan
-    reasons = {c["facility"]: c["reason"] for c in decision.candidates}
-    assert reasons["BROOKLYN"] == "ATP 0"
-    assert reasons["STAMFORD"].startswith("farther than MANHATTAN")
-    assert reasons["MANHATTAN"].startswith("chosen")
 
 
 def test_store_pickup_stays_at_pickup_store_and_parks_when_it_rejects(stores):
@@ -258,62 +217,6 @@ def test_policy_cascade_not_in_stock(stores):
     assert len(result.collateral) == 2
     assert {r.reason.code for r in Rejection.objects.exclude(pk=result.rejection.pk)} == {"REJ_CASCADE_BY_PROD"}
     assert OrderItem.objects.filter(facility=manhattan).count() == 3
-    assert_inventory_invariant()
-
-
-def test_reject_all_reroutes_and_parks_with_records(stores):
-    brooklyn, manhattan, _ = stores
-    routable, stuck = ProductFactory(), ProductFactory()
-    inventory_receive(facility=brooklyn, product=routable, quantity=3)
-    inventory_receive(facility=brooklyn, product=stuck, quantity=2)
-    inventory_receive(facility=manhattan, product=routable, quantity=10)
-    items = [place(routable) for _ in range(3)] + [place(stuck) for _ in range(2)]
-    orders_start_picking(facility=brooklyn, order_ids=[i.order_id for i in items])
-    summary = facility_reject_all(facility=brooklyn, from_status="in_progress", reason_code="INACTIVE_STORE")
-    assert (summary.orders, summary.rejected, summary.parked, summary.rerouted) == (5, 5, 2, {"MANHATTAN": 3})
-    assert Rejection.objects.count() == 5
-    assert RoutingDecision.objects.filter(trigger="REJECTION").count() == 5
-    assert not OrderItem.objects.filter(facility=brooklyn).exists()
-    assert_inventory_invariant()
-
-
-def test_reject_all_dry_run_changes_nothing(stores):
-    brooklyn, manhattan, _ = stores
-    product = ProductFactory()
-    inventory_receive(facility=brooklyn, product=product, quantity=3)
-    inventory_receive(facility=manhattan, product=product, quantity=1)
-    for _ in range(3):
-        place(product)
-    summary = facility_reject_all(facility=brooklyn, from_status="open", reason_code="DAMAGED", dry_run=True, stop_routing=True)
-    assert (summary.rejected, summary.parked, summary.rerouted) == (3, 2, {"MANHATTAN": 1})
-    assert OrderItem.objects.filter(facility=brooklyn, status="OPEN").count() == 3
-    assert not Rejection.objects.exists()
-    brooklyn.refresh_from_db()
-    assert brooklyn.allows_routing is True
-    assert level(brooklyn, product) == (3, 0)
-
-
-def test_receiving_stock_routes_parked_items(stores):
-    brooklyn, manhattan, _ = stores
-    product = ProductFactory()
-    item = place(product)
-    assert item.status == OrderItem.Status.UNROUTED
-    _, summary = stock_receive(facility=manhattan, product=product, quantity=2)
-    item.refresh_from_db()
-    assert (summary.routed, item.facility, item.status) == (1, manhattan, OrderItem.Status.OPEN)
-    assert level(manhattan, product) == (2, 1)
-
-
-def test_complete_ships_units_off_the_shelf(stores):
-    brooklyn, _, _ = stores
-    product = ProductFactory()
-    inventory_receive(facility=brooklyn, product=product, quantity=4)
-    item = place(product, qty=3)
-    assert orders_start_picking(facility=brooklyn, order_ids=[item.order_id]) == 1
-    order_complete(facility=brooklyn, order_id=item.order_id)
-    item.refresh_from_db()
-    assert item.status == OrderItem.Status.COMPLETED
-    assert level(brooklyn, product) == (1, 1)
     assert_inventory_invariant()
 
 
@@ -482,17 +385,3 @@ def test_policy_collateral_never_returns_to_the_rejecting_store_and_parks_when_n
     decision = RoutingDecision.objects.filter(order_item=hat_item).latest("pk")
     assert {c["facility"]: c["reason"] for c in decision.candidates}["BROOKLYN"] == "rejected this item just now"
     assert level(brooklyn, hat) == (5, 5)
-
-
-def test_counting_stock_routes_parked_items_and_keeps_the_ledger(stores):
-    from fulfillment.services import stock_counts_set
-
-    brooklyn, manhattan, _ = stores
-    product = ProductFactory()
-    item = place(product, qty=2)
-    assert item.status == OrderItem.Status.UNROUTED
-    summary = stock_counts_set(counts=[(manhattan, product, 3), (brooklyn, product, 0)], reference="cycle count")
-    item.refresh_from_db()
-    assert (summary.routed, summary.parked, summary.rerouted) == (1, 0, {"MANHATTAN": 1})
-    assert level(manhattan, product) == (3, 1)
-    assert_inventory_invariant()
