@@ -192,7 +192,7 @@ def app(cluster):
     manage(env, "collectstatic", "--noinput")
     manage(env, "seed_demo")
     manage(env, "seed_volume", "--facilities", "12", "--products", "300", "--orders", "3000", "--flagship-open", "2500",
-           "--flagship-in-progress", "1200")
+           "--flagship-in-progress", "1200", "--rejections", "0")  # no report history needed
     manage(env, "shell", "-c", (
         "from django.contrib.auth import get_user_model; from fulfillment.models import FacilityMembership as M; "
         "from inventory.models import Facility; u, _ = get_user_model().objects.get_or_create(username='v001-manager'); "
