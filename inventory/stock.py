@@ -18,6 +18,7 @@ class LevelRow:
     product_id: int
     available_to_promise: int
     safety_stock: int | None  # the level's own safety stock; None = the facility's
+    busy: bool = False  # another transaction held it when this one tried to claim it
 
 
 class StockSnapshot:
@@ -42,6 +43,13 @@ class StockSnapshot:
             return False
         row.available_to_promise -= quantity
         return True
+
+    def mark_busy(self, level_ids: Iterable[int]) -> None:
+        """Levels another transaction held when this one tried to claim them: not to be chosen again this time."""
+        ids = set(level_ids)
+        for row in self.levels.values():
+            if row.pk in ids:
+                row.busy = True
 
     def overlay(self, levels: Iterable) -> None:
         """Take the numbers of levels known to be fresh (those locked in this transaction) over what was read."""

@@ -186,6 +186,8 @@ class Router:
             ev.reason = f"{km_beyond(distance, rule.max_distance_km)} km > {rule.max_distance_km} km"
         elif facility.daily_order_limit is not None and self._load_today(facility) >= facility.daily_order_limit:
             ev.reason = f"over daily limit ({self._load_today(facility)}/{facility.daily_order_limit} lines today)"
+        elif getattr(self.stock.level(facility.id, demand.product_id), "busy", False):
+            ev.reason = "busy: another order was taking its units at that moment"
         elif routable <= 0:
             level = self.stock.level(facility.id, demand.product_id)
             atp = level.available_to_promise if level else 0

@@ -65,7 +65,7 @@ def _demand(item: OrderItem, history: dict[int, date], just_rejected: int | None
     )
 
 
-CLAIM_ROUNDS = 3  # decisions per item in one transaction before an item whose stock keeps being taken is parked
+CLAIM_ROUNDS = 5  # decisions per item in one transaction before an item whose stock keeps being taken is parked
 PARKED_AFTER_LOST_CLAIMS = (
     "Parked: the stock chosen for it was taken by other orders while it was being routed ({rounds} times); "
     "route it again."
@@ -109,6 +109,7 @@ def items_place(
     if before_claims is not None:
         before_claims(book)
     pending = list(items)
+    busy: set[int] = set()  # levels another transaction held when this one tried to claim them (SKIP LOCKED)
     for round_ in range(1, CLAIM_ROUNDS + 1):
         lost = [item for item in pending if not _claim(book, plans[item.pk], session)]
         if not lost:
@@ -119,10 +120,12 @@ def items_place(
             break
         fresh = stock_snapshot_read(product_ids={item.product_id for item in lost})
         fresh.overlay(book.levels.values())  # the levels this transaction holds: their numbers are the fresh ones
+        fresh.mark_busy(busy)  # and those it could not have: the next decision chooses another facility
         session.decide_again_on(fresh)
         for item in lost:
             plans[item.pk] = session.route(demands[item.pk])
-        book.lock_more(_chosen_level_ids([plans[item.pk] for item in lost], fresh))
+        wanted = _chosen_level_ids([plans[item.pk] for item in lost], fresh)
+        busy |= wanted - book.lock_more(wanted)
         pending = lost
     ordered = [plans[item.pk] for item in items]
     _items_write(items, ordered, now)

@@ -27,7 +27,7 @@ from django.urls import reverse
 from fulfillment import services
 from fulfillment.models import FacilityMembership, Order, OrderItem
 from fulfillment.permissions import SESSION_KEY
-from inventory.models import Facility, InventoryLevel
+from inventory.models import Facility, InventoryLevel, Product
 from tests.performance.conftest import bench_database_url
 from tests.performance.helpers import Row, median, ms, p95, restored, timed
 from tests.support import assert_inventory_invariant
@@ -431,4 +431,69 @@ def test_rejections_csv_streamed(bench_db, results):
         ">= 20,000 rows/s, peak <= 150 MiB", rate >= 20_000 and report["peak_mib"] <= 150,
         f"{report['seconds']:.1f} s, {report['bytes'] / 2**20:.0f} MiB of CSV; peak RSS {report['peak_mib']:.0f} MiB "
         f"(Django loaded: {report['before_mib']:.0f} MiB)",
+    ))
+
+
+# -- contention: one hot product vs spread products ----------------------------------------------------------------
+def _orders_per_second(product_ids: list[int], *, clients: int = 8, per_client: int = 25, tag: str) -> tuple[float, int]:
+    """`clients` threads each create `per_client` one-line orders (client i orders product_ids[i % len]); orders/s."""
+    import threading
+
+    from django.db import connection as thread_connection
+
+    barrier = threading.Barrier(clients)
+    errors: list[Exception] = []
+    placed = [0]
+    lock = threading.Lock()
+    products = {p.pk: p for p in Product.objects.filter(pk__in=product_ids)}
+
+    def client(i: int):
+        try:
+            barrier.wait()
+            product = products[product_ids[i % len(product_ids)]]
+            for n in range(per_client):
+                order = services.order_create(
+                    name=f"#BENCH-C-{tag}-{i}-{n}", customer_name="Bench", shipping_method="STANDARD",
+                    ship_to_latitude=40.7 + i / 100, ship_to_longitude=-74.0, lines=[(product, 1)],
+                )
+                with lock:
+                    placed[0] += order.items.filter(status="OPEN").count()
+        except Exception as exc:  # reported by the assertion below
+            errors.append(exc)
+        finally:
+            thread_connection.close()
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    elapsed = time.perf_counter() - started
+    assert not errors, errors
+    return clients * per_client / elapsed, placed[0]
+
+
+def test_contention_hot_product_vs_spread(bench_db, results):
+    """8 clients creating one-line orders of ONE product (stocked at the most facilities) vs 8 different products."""
+    stocked = list(
+        InventoryLevel.objects.filter(available_to_promise__gt=0).values("product_id").annotate(n=Count("id"))
+        .order_by("-n", "product_id").values_list("product_id", "n")[:9]
+    )
+    hot, hot_fan_out = stocked[0]
+    spread = [pid for pid, _ in stocked[1:9]]
+    where, params = _recent_completed_where(1)
+    rates = {}
+    with restored(where, params):
+        try:
+            rates["hot"], placed_hot = _orders_per_second([hot], tag="hot")
+            rates["spread"], placed_spread = _orders_per_second(spread, tag="spread")
+            assert_inventory_invariant()
+        finally:
+            Order.objects.filter(name__startswith="#BENCH-C-").delete()
+    share = rates["hot"] / rates["spread"]
+    results.append(Row(
+        "contention: 8 clients ordering one hot product vs 8 different products", f"{rates['hot']:.0f} orders/s",
+        f"spread {rates['spread']:.0f} orders/s", "hot >= 80% of spread", share >= 0.8,
+        f"hot product at {hot_fan_out} facilities; {share:.0%} of spread; {placed_hot}+{placed_spread} of 400 placed",
     ))

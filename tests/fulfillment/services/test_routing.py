@@ -75,8 +75,39 @@ def test_a_lost_claim_is_decided_again_on_fresh_numbers_and_the_decision_explain
 
 
 @pytest.mark.django_db
+def test_a_level_another_order_holds_is_not_chosen_again_and_the_decision_says_so(monkeypatch):
+    """A re-decided claim never waits for a level another transaction holds (SKIP LOCKED): the next decision takes
+    the next facility, and explains the held one as busy."""
+    import inventory.services
+
+    near = FacilityFactory(code="NEAR", latitude=SHIP_TO[0], longitude=SHIP_TO[1])
+    mid = FacilityFactory(code="MID", latitude=40.70, longitude=-73.95)
+    far = FacilityFactory(code="FAR", latitude=40.75, longitude=-73.98)
+    product = ProductFactory()
+    InventoryLevelFactory(facility=near, product=product, quantity_on_hand=0, available_to_promise=0)
+    inventory_receive(facility=mid, product=product, quantity=5)
+    inventory_receive(facility=far, product=product, quantity=5)
+    stale_reads(monkeypatch, product, stale_atp={near: 3}, calls=1)
+    real_lock = inventory.services.lock_levels_unless_busy
+    mid_level = InventoryLevel.objects.get(facility=mid, product=product).pk
+    monkeypatch.setattr(  # as if another order held MID's level at that moment
+        inventory.services, "lock_levels_unless_busy", lambda ids: [lvl for lvl in real_lock(ids) if lvl.pk != mid_level]
+    )
+
+    item = place(product, "#BUSY").items.get()
+
+    assert item.facility == far and item.status == "OPEN"
+    reasons = {c["facility"]: c["reason"] for c in RoutingDecision.objects.get(order_item=item).candidates}
+    assert reasons == {
+        "NEAR": "ATP 0", "MID": "busy: another order was taking its units at that moment", "FAR": "chosen: 1 unit(s)",
+    }
+    assert InventoryLevel.objects.get(pk=mid_level).available_to_promise == 5
+    assert_inventory_invariant()
+
+
+@pytest.mark.django_db
 def test_an_item_whose_stock_keeps_being_taken_is_parked_with_a_reason_that_says_so(monkeypatch):
-    stores = [FacilityFactory(code=f"GONE{n}", latitude=SHIP_TO[0] + n / 100, longitude=SHIP_TO[1]) for n in range(4)]
+    stores = [FacilityFactory(code=f"GONE{n}", latitude=SHIP_TO[0] + n / 100, longitude=SHIP_TO[1]) for n in range(8)]
     product = ProductFactory()
     for store in stores:
         InventoryLevelFactory(facility=store, product=product, quantity_on_hand=0, available_to_promise=0)
@@ -85,10 +116,10 @@ def test_an_item_whose_stock_keeps_being_taken_is_parked_with_a_reason_that_says
     item = place(product, "#LOST3").items.get()
 
     assert item.status == "UNROUTED" and item.facility is None and item.parked_kind == "NO_FACILITY"
-    assert item.parked_reason == routing_services.PARKED_AFTER_LOST_CLAIMS.format(rounds=3)
+    assert item.parked_reason == routing_services.PARKED_AFTER_LOST_CLAIMS.format(rounds=routing_services.CLAIM_ROUNDS)
     decision = RoutingDecision.objects.get(order_item=item)
     assert decision.outcome == "UNROUTED" and decision.chosen_facility is None
-    assert "taken by another order meanwhile" in {c["facility"]: c["reason"] for c in decision.candidates}["GONE2"]
+    assert "taken by another order meanwhile" in {c["facility"]: c["reason"] for c in decision.candidates}[f"GONE{routing_services.CLAIM_ROUNDS - 1}"]
     assert_inventory_invariant()
 
 
