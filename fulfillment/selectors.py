@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from django.db.models import Count, F, Q, QuerySet
 
+from inventory import effects
 from routing.models import ParkedKind
 
 from . import policies
@@ -334,7 +335,7 @@ class PickupStoreOption:
 def pickup_stores_for(item: OrderItem) -> list[PickupStoreOption]:
     """The pickup stores that can take the whole line now (routable ATP >= quantity, never one that rejected the
     item), nearest to the customer's address first. Two queries. The routing re-checks when the customer chooses."""
-    from inventory.models import InventoryLevel
+    from inventory.models import Facility, InventoryLevel
     from routing.engine import distance_km
 
     from .models import Rejection
@@ -346,7 +347,7 @@ def pickup_stores_for(item: OrderItem) -> list[PickupStoreOption]:
     )
     levels = (
         InventoryLevel.objects.filter(
-            product_id=item.product_id, available_to_promise__gte=item.quantity, facility__kind="STORE",
+            product_id=item.product_id, available_to_promise__gte=item.quantity, facility__kind=Facility.Kind.STORE,
             facility__is_active=True, facility__allows_pickup=True, facility__allows_routing=True,
         )
         .exclude(facility_id__in=rejected_at)
@@ -355,8 +356,10 @@ def pickup_stores_for(item: OrderItem) -> list[PickupStoreOption]:
     order = item.order
     options = []
     for level in levels:
-        held_back = level.safety_stock if level.safety_stock is not None else level.facility.safety_stock
-        routable = max(0, level.available_to_promise - held_back)
+        held_back = effects.held_back(
+            level_safety_stock=level.safety_stock, facility_safety_stock=level.facility.safety_stock
+        )
+        routable = effects.routable(available_to_promise=level.available_to_promise, held_back=held_back)
         if routable >= item.quantity:
             f = level.facility
             options.append(PickupStoreOption(f, distance_km(order.ship_to_latitude, order.ship_to_longitude, f.latitude, f.longitude), routable))

@@ -25,6 +25,16 @@ DECREASE_ATP = InventoryEffect.DECREASE_ATP
 NONE = InventoryEffect.NONE
 
 
+def held_back(*, level_safety_stock: int | None, facility_safety_stock: int) -> int:
+    """Units of a level's ATP kept back from routing: the level's own safety stock, else its facility's."""
+    return level_safety_stock if level_safety_stock is not None else facility_safety_stock
+
+
+def routable(*, available_to_promise: int, held_back: int) -> int:
+    """What routing may promise from a level: its ATP above the safety stock."""
+    return max(0, available_to_promise - held_back)
+
+
 def available_to_promise(*, quantity_on_hand: int, reserved: int, unsellable: int) -> int:
     """The one ATP formula (the database checks the same one): what is on hand, minus promised and unsellable units."""
     return max(0, quantity_on_hand - reserved - unsellable)

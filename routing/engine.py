@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
+from inventory import effects
 from inventory.models import Facility
 
 from .models import ParkedKind, RoutingDecision, RoutingRule, ShippingMethod
@@ -133,16 +134,16 @@ class Router:
 
     def held_back(self, facility: Facility, product_id: int) -> int:
         level = self.stock.level(facility.id, product_id)
-        if level is not None and level.safety_stock is not None:
-            return level.safety_stock
-        return facility.safety_stock
+        return effects.held_back(
+            level_safety_stock=level.safety_stock if level is not None else None, facility_safety_stock=facility.safety_stock
+        )
 
     def routable_atp(self, facility: Facility, product_id: int) -> int:
         level = self.stock.level(facility.id, product_id)
         if level is None:
             return 0
-        held_back = level.safety_stock if level.safety_stock is not None else facility.safety_stock  # = held_back()
-        return max(0, level.available_to_promise - held_back)
+        held_back = effects.held_back(level_safety_stock=level.safety_stock, facility_safety_stock=facility.safety_stock)
+        return effects.routable(available_to_promise=level.available_to_promise, held_back=held_back)
 
     def _load_today(self, facility: Facility) -> int:
         return self.daily_loads.get(facility.id, 0) + self.routed_today.get(facility.id, 0)

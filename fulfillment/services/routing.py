@@ -9,6 +9,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from inventory import effects
 from inventory.bulk import bulk_update_rows
 from inventory.models import Facility, Product
 from inventory.selectors import stock_snapshot_read
@@ -151,8 +152,10 @@ def _claim(book: InventoryBook, plan: Plan, session: RoutingSession) -> bool:
         if level is None:  # another transaction held it (SKIP LOCKED): taken, as far as this decision goes
             return False
         facility = session.router.facility_by_id[facility_id]
-        held_back[facility_id] = level.safety_stock if level.safety_stock is not None else facility.safety_stock
-        if level.available_to_promise - held_back[facility_id] < quantity:
+        held_back[facility_id] = effects.held_back(
+            level_safety_stock=level.safety_stock, facility_safety_stock=facility.safety_stock
+        )
+        if effects.routable(available_to_promise=level.available_to_promise, held_back=held_back[facility_id]) < quantity:
             return False
     for facility_id, quantity in plan.allocations:
         book.reserve(facility_id, product_id, quantity, held_back=held_back[facility_id], reference=plan.demand.reference)
@@ -260,7 +263,7 @@ def stock_receipts_record(
     with transaction.atomic():
         for facility, product, quantity in receipts:
             inventory_receive(facility=facility, product=product, quantity=quantity, user=user, reference=reference)
-    return items_route(product_ids=sorted({product.pk for _, product, _ in receipts}), trigger=RoutingDecision.Trigger.RECEIPT)
+    return _parked_items_route_after_stock(receipts)
 
 
 def stock_counts_set(
@@ -273,5 +276,10 @@ def stock_counts_set(
     with transaction.atomic():
         for facility, product, quantity_on_hand in counts:
             inventory_count_set(facility=facility, product=product, quantity_on_hand=quantity_on_hand, user=user, reference=reference)
-    return items_route(product_ids=sorted({product.pk for _, product, _ in counts}), trigger=RoutingDecision.Trigger.RECEIPT)
+    return _parked_items_route_after_stock(counts)
+
+
+def _parked_items_route_after_stock(changes: Sequence[tuple[Facility, Product, int]]) -> RouteSummary:
+    """The products' parked items get another chance now that their stock changed (a receipt or a count)."""
+    return items_route(product_ids=sorted({product.pk for _, product, _ in changes}), trigger=RoutingDecision.Trigger.RECEIPT)
 

@@ -2,6 +2,7 @@
 
 import pytest
 
+from inventory import effects
 from inventory.effects import (
     DECREASE_ATP,
     DECREASE_ATP_AND_QOH,
@@ -123,3 +124,10 @@ def test_unknown_effect_is_refused():
 def test_sentences(qoh, reserved, unsellable, quantity, effect, sentence):
     outcome = rejection_outcome(quantity_on_hand=qoh, reserved=reserved, unsellable=unsellable, quantity=quantity, effect=effect)
     assert describe_rejection_outcome(outcome, effect=effect, quantity=quantity) == sentence
+
+
+def test_safety_stock_of_the_level_overrides_the_facilitys_and_routing_promises_only_what_is_above_it():
+    assert effects.held_back(level_safety_stock=None, facility_safety_stock=2) == 2
+    assert effects.held_back(level_safety_stock=0, facility_safety_stock=2) == 0  # an explicit 0 wins
+    assert effects.routable(available_to_promise=5, held_back=2) == 3
+    assert effects.routable(available_to_promise=1, held_back=2) == 0

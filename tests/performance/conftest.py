@@ -83,7 +83,9 @@ def bench_db(django_db_blocker):
         pytest.skip("benchmarks need PostgreSQL")
     # As in production: background work (customer emails, Reject All jobs) is enqueued in the database for the worker,
     # not run inline inside the measured request or batch (the immediate backend of development would).
-    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    from django.test.utils import override_settings
+
+    override_settings(TASKS={"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}).enable()  # resets the backends
     with django_db_blocker.unblock():
         _ensure_database()
         connections["default"].close()
