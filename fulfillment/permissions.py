@@ -74,8 +74,7 @@ def facility_required(view):
                 next_url = request.htmx.current_url_abs_path or request.get_full_path()
                 return HttpResponseClientRedirect(f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': next_url})}")
             return redirect_to_login(request.get_full_path())
-        memberships = memberships_for(request.user)
-        membership = current_membership(request, memberships)
+        membership = memberships_attach(request)
         if membership is None:
             if request.user.is_staff:
                 messages.info(request, "You are not a member of any store, so you have no orders to work. Admin is here.")
@@ -83,9 +82,24 @@ def facility_required(view):
                     return HttpResponseClientRedirect(resolve_url("admin:index"))
                 return redirect("admin:index")
             return render(request, "fulfillment/no_facility.html", status=403)
-        request.memberships = memberships
-        request.membership = membership
-        request.facility = membership.facility
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def memberships_attach(request: HttpRequest) -> FacilityMembership | None:
+    """Set request.memberships, request.membership and request.facility (None when the user works nowhere)."""
+    request.memberships = memberships_for(request.user)
+    request.membership = current_membership(request, request.memberships)
+    request.facility = request.membership.facility if request.membership else None
+    return request.membership
+
+
+def report_scope(user, memberships) -> list:
+    """The facilities whose figures the user may see: all for staff, else the stores they manage."""
+    from inventory.models import Facility
+
+    if user.is_staff:
+        return list(Facility.objects.order_by("code"))
+    return [m.facility for m in memberships if m.role == FacilityMembership.Role.MANAGER]
+

@@ -17,26 +17,17 @@ from django.urls import reverse
 from django.utils.formats import date_format
 from django.views.decorators.http import require_GET
 
-from fulfillment.models import FacilityMembership
-from fulfillment.permissions import current_membership, memberships_for
+from fulfillment.permissions import memberships_attach, report_scope
 from fulfillment.reports import charts, selectors
 from fulfillment.reports.csv import csv_response
 from fulfillment.reports.filters import RejectionFilter
 from fulfillment.reports.periods import zone_of
-from inventory.models import Facility
 
 from .common import is_htmx, notice, pk_url
 
 PAGE = "fulfillment/reports/rejections.html"
 ROWS_PER_PAGE = 50
 MANAGERS_ONLY = "Reports are for store managers and the operations team."
-
-
-def report_scope(user, memberships) -> list[Facility]:
-    """The facilities whose figures the user may see: all for staff, else the stores they manage."""
-    if user.is_staff:
-        return list(Facility.objects.order_by("code"))
-    return [m.facility for m in memberships if m.role == FacilityMembership.Role.MANAGER]
 
 
 def reports_required(view):
@@ -46,11 +37,8 @@ def reports_required(view):
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
-        memberships = memberships_for(request.user)
-        request.memberships = memberships
-        request.membership = current_membership(request, memberships)
-        request.facility = request.membership.facility if request.membership else None
-        scope = report_scope(request.user, memberships)
+        memberships_attach(request)
+        scope = report_scope(request.user, request.memberships)
         if not scope:
             return notice(request, MANAGERS_ONLY, status=403, title="Managers only")
         request.report_scope = scope
