@@ -28,6 +28,7 @@ def test_customer_chooses_another_store_from_the_email_and_the_store_sees_it(new
     login(associate, "associate")
     row = associate.locator(f"#item-{item.pk}")
     row.get_by_role("button", name="Report an Issue").click()
+    expect(row.get_by_label("Reason")).to_be_focused()  # htmx has settled the form (app.js focuses it)
     row.get_by_label("Reason").select_option(label="Not in stock")
     row.get_by_role("button", name="Save").click()
     expect(associate.locator("#messages")).to_contain_text("parked")

@@ -83,6 +83,7 @@ def test_today_panel_updates_after_a_rejection_without_a_reload(page, login, sho
     item = OrderItem.objects.get(order=shop.orders[4], product=shop.mug, facility=shop.brooklyn)
     row = page.locator(f"#item-{item.pk}")
     row.get_by_role("button", name="Report an Issue").click()
+    expect(row.get_by_label("Reason")).to_be_focused()  # htmx has settled the form (app.js focuses it)
     row.get_by_label("Reason").select_option(label="Damaged")
     row.get_by_role("button", name="Save").click()
     expect(rejected).to_have_text("1")

@@ -29,6 +29,7 @@ def test_report_an_issue_under_the_policy_reports_no_violation(page, login, shop
     item = shop.orders[4].items.get()  # Dorothy's mug
     row = page.locator(f"#item-{item.pk}")
     row.get_by_role("button", name="Report an Issue").click()  # htmx GET, swapped in
+    expect(row.get_by_label("Reason")).to_be_focused()  # htmx has settled the form (app.js focuses it)
     row.get_by_label("Reason").select_option(label="Damaged")  # htmx preview
     expect(row.locator(".preview-sentence")).to_contain_text("counted as unsellable")
     row.get_by_role("button", name="Save").click()  # htmx POST with out-of-band swaps
