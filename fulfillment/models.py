@@ -75,6 +75,10 @@ class OrderItem(models.Model):
         "inventory.Facility", null=True, blank=True, on_delete=models.PROTECT, related_name="pickup_items",
         help_text="The store the customer chose instead of the order's pickup store.",
     )
+    # The order's placed_at, kept by database triggers (migration 0011) whatever writes the item or the order: the
+    # Today panel's "oldest waiting" is then one index probe (facility, status, placed_at), not a join over the store's
+    # open items. Never written by the application.
+    placed_at = models.DateTimeField(null=True, editable=False)
 
     class Meta:
         ordering = ["order_id", "id"]
@@ -96,6 +100,7 @@ class OrderItem(models.Model):
             models.Index(fields=["facility", "status", "order"], name="order_item_facility_status_idx"),
             models.Index(fields=["status", "product"], name="order_item_status_product_idx"),
             models.Index(fields=["facility", "status_changed_at"], name="order_item_fac_changed_idx"),
+            models.Index(fields=["facility", "status", "placed_at"], name="order_item_fac_placed_idx"),
         ]
 
     def __str__(self) -> str:
