@@ -2,11 +2,68 @@
 
 On PostgreSQL these write a whole batch in one statement with prepared values; elsewhere they fall back to Django's
 bulk_update / bulk_create. Both keep Django's semantics that callers rely on (primary keys set after insert).
+`Writes` goes one step further: the writes of one transaction whose results are not read back, sent as one statement.
 """
 
 import json
 
 from django.db import connection, models
+
+Statement = tuple[str, list]
+
+
+def _update_statements(model, objs: list, fields: list[str], batch_size: int) -> list[Statement]:
+    """``UPDATE t SET f = v.f FROM (VALUES (pk, f...), ...) AS v WHERE t.id = v.id``, one per `batch_size` objects."""
+    meta = model._meta
+    columns = [meta.pk] + [meta.get_field(name) for name in fields]
+    quote = connection.ops.quote_name
+    table = quote(meta.db_table)
+    names = ", ".join(quote(f.column) for f in columns)
+    assignments = ", ".join(f"{quote(f.column)} = v.{quote(f.column)}" for f in columns[1:])
+    typed_row = "(" + ", ".join(f"%s::{f.cast_db_type(connection)}" for f in columns) + ")"
+    plain_row = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    statements = []
+    for start in range(0, len(objs), batch_size):
+        batch = objs[start : start + batch_size]
+        params = [f.get_db_prep_save(getattr(obj, f.attname), connection) for obj in batch for f in columns]
+        values = ", ".join([typed_row] + [plain_row] * (len(batch) - 1))
+        statements.append((
+            f"UPDATE {table} SET {assignments} FROM (VALUES {values}) AS v ({names}) "
+            f"WHERE {table}.{quote(meta.pk.column)} = v.{quote(meta.pk.column)}",
+            params,
+        ))
+    return statements
+
+
+def _insert_statement(model, objs: list, *, returning: bool) -> Statement:
+    """``INSERT INTO t (...) VALUES (...), ...`` with values prepared directly (JSON as text)."""
+    meta = model._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    quote = connection.ops.quote_name
+    encoders = {f.attname: f.encoder for f in fields if isinstance(f, models.JSONField)}
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    params = []
+    for obj in objs:
+        obj._prepare_related_fields_for_save(operation_name="bulk_insert_rows")
+        for f in fields:
+            value = f.pre_save(obj, add=True)  # auto_now_add, defaults already set on the instance
+            if f.attname in encoders:
+                params.append(None if value is None else json.dumps(value, cls=encoders[f.attname]))
+            else:
+                params.append(f.get_db_prep_save(value, connection))
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) VALUES "
+        + ", ".join([row] * len(objs))
+        + (f" RETURNING {quote(meta.pk.column)}" if returning else "")
+    )
+    return sql, params
+
+
+def _set_pks(objs: list, pks) -> None:
+    for obj, pk in zip(objs, pks):
+        obj.pk = pk
+        obj._state.adding = False
+        obj._state.db = connection.alias
 
 
 def bulk_update_rows(model, objs: list, fields: list[str], *, batch_size: int = 1000) -> None:
@@ -22,24 +79,9 @@ def bulk_update_rows(model, objs: list, fields: list[str], *, batch_size: int = 
     if connection.vendor != "postgresql":
         model.objects.bulk_update(objs, fields, batch_size=batch_size)
         return
-    meta = model._meta
-    columns = [meta.pk] + [meta.get_field(name) for name in fields]
-    quote = connection.ops.quote_name
-    table = quote(meta.db_table)
-    names = ", ".join(quote(f.column) for f in columns)
-    assignments = ", ".join(f"{quote(f.column)} = v.{quote(f.column)}" for f in columns[1:])
-    typed_row = "(" + ", ".join(f"%s::{f.cast_db_type(connection)}" for f in columns) + ")"
-    plain_row = "(" + ", ".join(["%s"] * len(columns)) + ")"
     with connection.cursor() as cursor:
-        for start in range(0, len(objs), batch_size):
-            batch = objs[start : start + batch_size]
-            params = [f.get_db_prep_save(getattr(obj, f.attname), connection) for obj in batch for f in columns]
-            values = ", ".join([typed_row] + [plain_row] * (len(batch) - 1))
-            cursor.execute(
-                f"UPDATE {table} SET {assignments} FROM (VALUES {values}) AS v ({names}) "
-                f"WHERE {table}.{quote(meta.pk.column)} = v.{quote(meta.pk.column)}",
-                params,
-            )
+        for sql, params in _update_statements(model, objs, fields, batch_size):
+            cursor.execute(sql, params)
 
 
 def bulk_insert_rows(model, objs: list, *, batch_size: int = 1000) -> list:
@@ -53,31 +95,91 @@ def bulk_insert_rows(model, objs: list, *, batch_size: int = 1000) -> list:
         return objs
     if connection.vendor != "postgresql":
         return model.objects.bulk_create(objs, batch_size=batch_size)
-    meta = model._meta
-    fields = [f for f in meta.concrete_fields if not f.primary_key]
-    quote = connection.ops.quote_name
-    encoders = {f.attname: f.encoder for f in fields if isinstance(f, models.JSONField)}
-    sql_head = (
-        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) VALUES "
-    )
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
     with connection.cursor() as cursor:
         for start in range(0, len(objs), batch_size):
             batch = objs[start : start + batch_size]
-            params = []
-            for obj in batch:
-                obj._prepare_related_fields_for_save(operation_name="bulk_insert_rows")
-                for f in fields:
-                    value = f.pre_save(obj, add=True)  # auto_now_add, defaults already set on the instance
-                    if f.attname in encoders:
-                        params.append(None if value is None else json.dumps(value, cls=encoders[f.attname]))
-                    else:
-                        params.append(f.get_db_prep_save(value, connection))
-            cursor.execute(
-                sql_head + ", ".join([row] * len(batch)) + f" RETURNING {quote(meta.pk.column)}", params
-            )
-            for obj, (pk,) in zip(batch, cursor.fetchall()):
-                obj.pk = pk
-                obj._state.adding = False
-                obj._state.db = connection.alias
+            cursor.execute(*_insert_statement(model, batch, returning=True))
+            _set_pks(batch, (pk for (pk,) in cursor.fetchall()))
     return objs
+
+
+class Writes:
+    """The writes of one transaction whose results are not read back, sent together by `send()`.
+
+    PostgreSQL: collected, then sent as ONE statement of data-modifying CTEs
+    (``WITH w0 AS (UPDATE ...), w1 AS (INSERT ...) INSERT ... RETURNING id``): one round trip instead of one per table.
+    All parts run on the same snapshot, so no part may read what another writes, and no row may be changed by two parts
+    (each table appears once per send; callers write each row once). Constraints still hold row by row; foreign keys
+    are checked at commit, as ever. A send holding more than MAX_PARAMS values is split into several statements.
+    Other databases (SQLite): each write runs when it is added, with Django's bulk methods.
+    """
+
+    MAX_PARAMS = 30_000
+
+    def __init__(self):
+        self.deferred = connection.vendor == "postgresql"
+        self._parts: list[Statement] = []
+
+    def update_rows(self, model, objs: list, fields: list[str]) -> None:
+        if not objs:
+            return
+        if not self.deferred:
+            model.objects.bulk_update(objs, fields, batch_size=1000)
+            return
+        self._parts.extend(_update_statements(model, objs, fields, batch_size=len(objs)))
+
+    def insert_rows(self, model, objs: list) -> None:
+        """Insert the objects (their primary keys are not read back)."""
+        if not objs:
+            return
+        if not self.deferred:
+            model.objects.bulk_create(objs, batch_size=1000)
+            return
+        self._parts.append(_insert_statement(model, objs, returning=False))
+
+    def execute(self, sql: str, params: list) -> None:
+        """A statement of the caller's own (an upsert, say)."""
+        if not self.deferred:
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+            return
+        self._parts.append((sql, list(params)))
+
+    def send(self, *, insert_returning: tuple | None = None) -> None:
+        """Send what was collected; `insert_returning=(model, objs)`: insert these too, as the statement's last part,
+        and set their primary keys."""
+        last = None
+        if insert_returning is not None and insert_returning[1]:
+            model, objs = insert_returning
+            if not self.deferred:
+                model.objects.bulk_create(objs, batch_size=1000)
+            else:
+                last = _insert_statement(model, objs, returning=True)
+        parts, self._parts = self._parts, []
+        if not parts and last is None:
+            return
+        groups: list[list[Statement]] = [[]]
+        size = 0
+        for part in parts:
+            if groups[-1] and size + len(part[1]) > self.MAX_PARAMS:
+                groups.append([])
+                size = 0
+            groups[-1].append(part)
+            size += len(part[1])
+        with connection.cursor() as cursor:
+            for index, group in enumerate(groups):
+                final = last if index == len(groups) - 1 else None
+                sql, params = _chained(group, final)
+                cursor.execute(sql, params)
+                if final is not None:
+                    _set_pks(insert_returning[1], (pk for (pk,) in cursor.fetchall()))
+
+
+def _chained(parts: list[Statement], last: Statement | None) -> Statement:
+    """One statement: every part a data-modifying CTE, then `last` (or, without it, the last part) as the main one."""
+    if last is None:
+        *parts, last = parts
+    if not parts:
+        return last
+    ctes = ", ".join(f"w{i} AS ({sql})" for i, (sql, _) in enumerate(parts))
+    return f"WITH {ctes} {last[0]}", [p for _, params in parts for p in params] + list(last[1])

@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from . import effects
-from .bulk import bulk_update_rows
+from .bulk import Writes
 from .locks import lock_levels, lock_levels_unless_busy
 from .models import Facility, InventoryAdjustment, InventoryLevel, Product
 
@@ -142,22 +142,24 @@ class InventoryBook:
         self._by_product = None
         return {lvl.pk for lvl in self.levels.values()}
 
-    def flush(self) -> None:
+    def flush(self, writes: Writes | None = None) -> None:
+        """Write the changed levels and their ledger rows: into `writes` (sent with the caller's other writes), or now."""
+        own = writes is None
+        writes = Writes() if own else writes
         if self._dirty:
-            _bulk_update_levels(list(self._dirty.values()))
-        if self._ledger:
-            InventoryAdjustment.objects.bulk_create(self._ledger, batch_size=2000)
+            now = timezone.now()
+            levels = list(self._dirty.values())
+            for level in levels:
+                level.updated_at = now
+            writes.update_rows(InventoryLevel, levels, LEVEL_QUANTITIES)
+        writes.insert_rows(InventoryAdjustment, self._ledger)
         self._dirty = {}
         self._ledger = []
+        if own:
+            writes.send()
 
 
-def _bulk_update_levels(levels: list[InventoryLevel]) -> None:
-    now = timezone.now()
-    for level in levels:
-        level.updated_at = now
-    bulk_update_rows(
-        InventoryLevel, levels, ["quantity_on_hand", "reserved", "unsellable", "available_to_promise", "updated_at"]
-    )
+LEVEL_QUANTITIES = ["quantity_on_hand", "reserved", "unsellable", "available_to_promise", "updated_at"]
 
 
 def levels_ensure(*, keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], int]:

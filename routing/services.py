@@ -4,12 +4,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import F
+from django.db import connection
 
-from inventory.bulk import bulk_insert_rows
+from inventory.bulk import Writes
 
 from .engine import Demand, Plan, Router, facility_local_date
-from .locks import lock_daily_loads
 from .models import FacilityDailyLoad, RoutingDecision
 from .selectors import daily_loads_read, facilities_for_routing, group_members_for, rules_active
 
@@ -30,8 +29,9 @@ class RoutingSession:
         """Decide the next demands on fresh numbers (after a lost claim)."""
         self.router.stock = stock
 
-    def close(self, plans: Iterable[Plan]) -> None:
-        """Count the lines placed at limited facilities on their day's load rows (locked after the levels, pk order).
+    def close(self, plans: Iterable[Plan], writes: Writes) -> None:
+        """Count the lines placed at limited facilities on their day's load rows: one upsert, sent with the other
+        writes (after the levels were locked; its rows are taken in (facility, day) order).
 
         The limit was checked on the load as read when deciding: routings of the same facility that commit at the same
         moment can together pass it by a few lines (the counter itself stays exact)."""
@@ -40,11 +40,8 @@ class RoutingSession:
             for facility_id, _ in plan.allocations:
                 if facility_id in self.limited_days:
                     lines[facility_id] = lines.get(facility_id, 0) + 1
-        if not lines:
-            return
-        rows = lock_daily_loads(facility_days={f: self.limited_days[f] for f in lines})
-        for facility_id, n in lines.items():
-            FacilityDailyLoad.objects.filter(pk=rows[facility_id].pk).update(routed_lines=F("routed_lines") + n)
+        if lines:
+            daily_loads_add(writes, {(f, self.limited_days[f]): n for f, n in lines.items()})
 
 
 def routing_session_open(*, stock) -> RoutingSession:
@@ -63,8 +60,10 @@ def routing_session_open(*, stock) -> RoutingSession:
     return RoutingSession(router=router, limited_days=limited)
 
 
-def decisions_record(*, session: RoutingSession, plans: Iterable[tuple[int, Plan]], trigger: str) -> list[RoutingDecision]:
-    """One RoutingDecision per (order item id, plan), written in one INSERT batch."""
+def decisions_record(
+    *, session: RoutingSession, plans: Iterable[tuple[int, Plan]], trigger: str, writes: Writes
+) -> list[RoutingDecision]:
+    """One RoutingDecision per (order item id, plan), inserted with the transaction's other writes (no primary keys)."""
     decisions = []
     for item_id, plan in plans:
         decisions.append(
@@ -82,4 +81,16 @@ def decisions_record(*, session: RoutingSession, plans: Iterable[tuple[int, Plan
                 candidates=plan.candidates,
             )
         )
-    return bulk_insert_rows(RoutingDecision, decisions)  # bulk_create, minus most of its cost for 10 KB JSON values
+    writes.insert_rows(RoutingDecision, decisions)  # values prepared directly: 10 KB of JSON each
+    return decisions
+
+
+def daily_loads_add(writes: Writes, lines: dict[tuple[int, date], int]) -> None:
+    """Add lines to the (facility, day) load rows, created when missing: one upsert, keys sorted."""
+    table = connection.ops.quote_name(FacilityDailyLoad._meta.db_table)
+    rows = sorted(lines.items())
+    writes.execute(
+        f"INSERT INTO {table} (facility_id, day, routed_lines) VALUES {', '.join(['(%s, %s, %s)'] * len(rows))} "
+        f"ON CONFLICT (facility_id, day) DO UPDATE SET routed_lines = {table}.routed_lines + excluded.routed_lines",
+        [value for (facility_id, day), n in rows for value in (facility_id, day, n)],
+    )

@@ -21,7 +21,7 @@ from statistics import median
 
 from django.conf import settings
 from django.db.models import (
-    Aggregate, Case, Count, DateField, DurationField, ExpressionWrapper, F, FloatField, Max, Min, OuterRef, Q, QuerySet,
+    Aggregate, Case, Count, DateField, DurationField, ExpressionWrapper, F, FloatField, OuterRef, Q, QuerySet,
     Subquery, Sum, When,
 )
 from django.db.models.functions import Coalesce, TruncDate
@@ -112,18 +112,6 @@ def latest_decision_here(**item) -> Subquery:
         **item, chosen_facility_id=OuterRef("facility_id"), created_at__lte=OuterRef("created_at")
     ).order_by("-created_at", "-id")
     return Subquery(decisions.values("created_at")[:1])
-
-
-def routed_at_for(*, facility_id: int, items) -> dict[int, object]:
-    """{item id: when the latest routing decision that chose ``facility_id`` for the item was made} for items about to
-    be rejected there; a part split off a line gets its line's (one query). Written to ``Rejection.routed_at``."""
-    line_of = {item.pk: item.split_from_id for item in items}
-    ids = {pk for pk in line_of if pk} | {pk for pk in line_of.values() if pk}
-    latest = dict(
-        RoutingDecision.objects.filter(order_item_id__in=ids, chosen_facility_id=facility_id).order_by()
-        .values("order_item_id").annotate(at=Max("created_at")).values_list("order_item_id", "at")
-    )
-    return {pk: latest.get(pk) or latest.get(line) for pk, line in line_of.items()}
 
 
 def median_seconds_to_rejection(rejections: QuerySet[Rejection]) -> float | None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils import timezone
 
+from inventory.bulk import Writes
 from inventory.models import Facility
 from inventory.services import InventoryBook
 from routing.engine import Plan
@@ -16,8 +17,7 @@ from ..errors import FulfillmentError, InvalidRequest, ItemConflict
 from .. import policies
 from ..locks import lock_items, lock_items_unless_busy
 from ..models import BulkRejection, OrderItem, Rejection, RejectionReason
-from ..reports.selectors import routed_at_for
-from ..selectors import policy_candidates, rejection_policy_for
+from ..selectors import items_history_read, policy_candidates, rejection_policy_for
 from .customer_choice import pickup_choices_offer
 from .routing import items_place
 
@@ -73,7 +73,7 @@ def rejections_apply(
             rejected_items.append(part)
         else:
             rejected_items.append(item)
-    routed_at = routed_at_for(facility_id=facility.pk, items=rejected_items)  # before the re-routing's decisions
+    history = items_history_read(rejected_items, routed_to=facility.pk)  # before the re-routing's decisions
 
     def release_and_apply_reasons(book: InventoryBook) -> None:
         for req, item in zip(requests, rejected_items):
@@ -82,21 +82,21 @@ def rejections_apply(
                 reason_code=req.reason.code, reference=f"{item.order.name} item {item.pk}",
             )
 
+    writes = Writes()
     plans = items_place(
         items=rejected_items, trigger=RoutingDecision.Trigger.REJECTION, user=user, just_rejected=facility.pk,
         lock_also={(facility.pk, item.product_id) for item in rejected_items}, before_claims=release_and_apply_reasons,
+        history=history.rejected_on, writes=writes,
     )
-    rejections = Rejection.objects.bulk_create(
-        [
-            Rejection(
-                order_item=item, facility=facility, reason=req.reason, quantity=item.quantity, comment=comment[:500],
-                rejected_by=user if getattr(user, "pk", None) else None, routed_to_id=plan.facility_id, bulk_rejection=bulk,
-                routed_at=routed_at[item.pk],
-            )
-            for req, item, plan in zip(requests, rejected_items, plans)
-        ],
-        batch_size=1000,
-    )
+    rejections = [
+        Rejection(
+            order_item=item, facility=facility, reason=req.reason, quantity=item.quantity, comment=comment[:500],
+            rejected_by=user if getattr(user, "pk", None) else None, routed_to_id=plan.facility_id, bulk_rejection=bulk,
+            routed_at=history.routed_at[item.pk],
+        )
+        for req, item, plan in zip(requests, rejected_items, plans)
+    ]
+    writes.send(insert_returning=(Rejection, rejections))  # every write of the rejection, one statement (PostgreSQL)
     outcomes = list(zip(rejections, rejected_items, plans))
     pickup_choices_offer(outcomes=outcomes)  # the customer of a pickup item its pickup store rejected is asked (on commit)
     return outcomes

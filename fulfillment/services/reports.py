@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from django.db import connection
 from django.utils import timezone
 
+from inventory.bulk import Writes
 from routing.engine import Plan
 from routing.services import RoutingSession
 
@@ -13,7 +14,7 @@ from ..models import OrderItem, RoutedUnitsDaily
 from ..reports.periods import zone_of
 
 
-def routed_units_add(*, session: RoutingSession, items: Sequence[OrderItem], plans: Sequence[Plan]) -> int:
+def routed_units_add(*, session: RoutingSession, items: Sequence[OrderItem], plans: Sequence[Plan], writes: Writes) -> int:
     """Add the units these plans routed to ``RoutedUnitsDaily`` (one upsert, keys sorted so concurrent routings take
     the roll-up rows in one order). Runs inside the caller's transaction (``items_place``, which records the
     decisions), so a rolled-back routing never counts; no savepoint of its own (one statement).
@@ -31,10 +32,9 @@ def routed_units_add(*, session: RoutingSession, items: Sequence[OrderItem], pla
     rows = sorted(units.items())
     values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(rows))
     params = [value for key, n in rows for value in (*key, n)]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (facility_id, day, product_id, shipping_method, units) VALUES {values} "
-            f"ON CONFLICT (facility_id, day, product_id, shipping_method) DO UPDATE SET units = {table}.units + excluded.units",
-            params,
-        )
+    writes.execute(
+        f"INSERT INTO {table} (facility_id, day, product_id, shipping_method, units) VALUES {values} "
+        f"ON CONFLICT (facility_id, day, product_id, shipping_method) DO UPDATE SET units = {table}.units + excluded.units",
+        params,
+    )
     return len(rows)

@@ -1,6 +1,6 @@
 """Placing items by the routing rules: the shared placement step, and routing parked (UNROUTED) items again."""
 
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -10,7 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from inventory import effects
-from inventory.bulk import bulk_update_rows
+from inventory.bulk import Writes
 from inventory.models import Facility, Product
 from inventory.selectors import stock_snapshot_read
 from inventory.services import InventoryBook, inventory_book_lock, inventory_count_set, inventory_receive, levels_ensure
@@ -19,7 +19,8 @@ from routing.models import ParkedKind, RoutingDecision
 from routing.services import RoutingSession, decisions_record, routing_session_open
 
 from ..locks import lock_items
-from ..models import OrderItem, Rejection
+from ..models import OrderItem
+from ..selectors import items_history_read
 from . import batches
 from .reports import routed_units_add
 
@@ -31,23 +32,6 @@ class RouteSummary:
     routed: int = 0
     parked: int = 0
     rerouted: dict[str, int] = field(default_factory=dict)
-
-
-def _rejection_history(items: Sequence[OrderItem]) -> dict[int, dict[int, date]]:
-    """{item id: {facility id: day it rejected the item}}, including rejections of the line it was split from."""
-    origin = {item.pk: item.split_from_id for item in items}
-    lookup_ids = set(origin) | {pk for pk in origin.values() if pk}
-    by_item: dict[int, dict[int, date]] = defaultdict(dict)
-    for item_id, facility_id, created_at in Rejection.objects.filter(order_item_id__in=lookup_ids).values_list(
-        "order_item_id", "facility_id", "created_at"
-    ):
-        by_item[item_id].setdefault(facility_id, created_at.date())
-    history = {}
-    for item in items:
-        merged = dict(by_item.get(item.split_from_id, {})) if item.split_from_id else {}
-        merged.update(by_item.get(item.pk, {}))
-        history[item.pk] = merged
-    return history
 
 
 def _demand(item: OrderItem, history: dict[int, date], just_rejected: int | None) -> Demand:
@@ -81,6 +65,8 @@ def items_place(
     just_rejected: int | None = None,
     lock_also: Iterable[tuple[int, int]] = (),
     before_claims: Callable[[InventoryBook], None] | None = None,
+    history: dict[int, dict[int, date]] | None = None,
+    writes: Writes | None = None,
 ) -> list[Plan]:
     """Route locked items by the rules — read, decide, claim — and write the outcome.
 
@@ -91,11 +77,14 @@ def items_place(
     3. Claim each decision on the locked, fresh numbers. An item whose claim no longer fits (someone took the units
        meanwhile) is decided again on fresh numbers, alone; after CLAIM_ROUNDS decisions it is parked with a reason
        that says so.
-    Then write the items (and split parts), one RoutingDecision per item, the ledger rows and the day's loads.
+    Then write the items, one RoutingDecision per item, the levels, their ledger rows, the roll-up and the day's loads:
+    into `writes` when given (the caller sends them with its own, e.g. the rejections), else sent here, as one
+    statement on PostgreSQL. `history`: the items' rejection history when the caller has read it (items_history_read).
     """
     now = timezone.now()
     lock_also = set(lock_also)
-    history = _rejection_history(items)
+    if history is None:
+        history = items_history_read(items).rejected_on
     if just_rejected is not None:
         today = now.date()
         for h in history.values():
@@ -129,11 +118,17 @@ def items_place(
         busy |= wanted - book.lock_more(wanted)
         pending = lost
     ordered = [plans[item.pk] for item in items]
-    _items_write(items, ordered, now)
-    decisions_record(session=session, plans=[(item.pk, plan) for item, plan in zip(items, ordered)], trigger=trigger)
-    routed_units_add(session=session, items=items, plans=ordered)
-    book.flush()
-    session.close(ordered)
+    own = writes is None
+    writes = Writes() if own else writes
+    _items_write(items, ordered, now, writes)
+    decisions_record(
+        session=session, plans=[(item.pk, plan) for item, plan in zip(items, ordered)], trigger=trigger, writes=writes
+    )
+    routed_units_add(session=session, items=items, plans=ordered, writes=writes)
+    book.flush(writes)
+    session.close(ordered, writes)
+    if own:
+        writes.send()
     return ordered
 
 
@@ -176,7 +171,7 @@ def _parked_after_lost_claims(plan: Plan) -> Plan:
     )
 
 
-def _items_write(items: Sequence[OrderItem], plans: Sequence[Plan], now) -> None:
+def _items_write(items: Sequence[OrderItem], plans: Sequence[Plan], now, writes: Writes) -> None:
     """Each item where its plan put it (the first allocation; further ones become split parts), or parked."""
     split_parts = []
     for item, plan in zip(items, plans):
@@ -195,12 +190,11 @@ def _items_write(items: Sequence[OrderItem], plans: Sequence[Plan], now) -> None
                 item.parked_since = now
             item.facility_id, item.status = None, Status.UNROUTED
             item.parked_reason, item.parked_kind = plan.summary, plan.parked_kind
-    if items:
-        bulk_update_rows(
-            OrderItem, items,
-            ["facility", "quantity", "status", "parked_reason", "parked_kind", "status_changed_at", "parked_since"],
-        )
-    if split_parts:
+    writes.update_rows(
+        OrderItem, list(items),
+        ["facility", "quantity", "status", "parked_reason", "parked_kind", "status_changed_at", "parked_since"],
+    )
+    if split_parts:  # rare (a line split across facilities): inserted now, apart from the other writes
         OrderItem.objects.bulk_create(split_parts, batch_size=1000)
 
 
