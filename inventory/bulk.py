@@ -12,51 +12,55 @@ from django.db import connection, models
 Statement = tuple[str, list]
 
 
+def _column_values(field, objs: list, *, add: bool) -> list:
+    """The column's values for these objects, prepared for the database (JSON as text)."""
+    if add:
+        values = [field.pre_save(obj, add=True) for obj in objs]  # auto_now_add, defaults already set on the instance
+    else:
+        values = [getattr(obj, field.attname) for obj in objs]
+    if isinstance(field, models.JSONField):
+        return [None if v is None else json.dumps(v, cls=field.encoder) for v in values]
+    return [field.get_db_prep_save(v, connection) for v in values]
+
+
+def _arrays(fields) -> str:
+    """``%s::integer[], %s::varchar(16)[], ...``: one array parameter per column (UNNEST)."""
+    return ", ".join(f"%s::{f.cast_db_type(connection)}[]" for f in fields)
+
+
 def _update_statements(model, objs: list, fields: list[str], batch_size: int) -> list[Statement]:
-    """``UPDATE t SET f = v.f FROM (VALUES (pk, f...), ...) AS v WHERE t.id = v.id``, one per `batch_size` objects."""
+    """``UPDATE t SET f = v.f FROM UNNEST(ids, f...) AS v WHERE t.id = v.id``, one per `batch_size` objects: one array
+    per column, so the statement's text (and the driver's work on it) does not grow with the rows."""
     meta = model._meta
     columns = [meta.pk] + [meta.get_field(name) for name in fields]
     quote = connection.ops.quote_name
     table = quote(meta.db_table)
     names = ", ".join(quote(f.column) for f in columns)
     assignments = ", ".join(f"{quote(f.column)} = v.{quote(f.column)}" for f in columns[1:])
-    typed_row = "(" + ", ".join(f"%s::{f.cast_db_type(connection)}" for f in columns) + ")"
-    plain_row = "(" + ", ".join(["%s"] * len(columns)) + ")"
     statements = []
     for start in range(0, len(objs), batch_size):
         batch = objs[start : start + batch_size]
-        params = [f.get_db_prep_save(getattr(obj, f.attname), connection) for obj in batch for f in columns]
-        values = ", ".join([typed_row] + [plain_row] * (len(batch) - 1))
         statements.append((
-            f"UPDATE {table} SET {assignments} FROM (VALUES {values}) AS v ({names}) "
+            f"UPDATE {table} SET {assignments} FROM UNNEST({_arrays(columns)}) AS v ({names}) "
             f"WHERE {table}.{quote(meta.pk.column)} = v.{quote(meta.pk.column)}",
-            params,
+            [_column_values(f, batch, add=False) for f in columns],
         ))
     return statements
 
 
 def _insert_statement(model, objs: list, *, returning: bool) -> Statement:
-    """``INSERT INTO t (...) VALUES (...), ...`` with values prepared directly (JSON as text)."""
+    """``INSERT INTO t (...) SELECT * FROM UNNEST(...)``: one array per column, values prepared directly."""
     meta = model._meta
     fields = [f for f in meta.concrete_fields if not f.primary_key]
     quote = connection.ops.quote_name
-    encoders = {f.attname: f.encoder for f in fields if isinstance(f, models.JSONField)}
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    params = []
     for obj in objs:
         obj._prepare_related_fields_for_save(operation_name="bulk_insert_rows")
-        for f in fields:
-            value = f.pre_save(obj, add=True)  # auto_now_add, defaults already set on the instance
-            if f.attname in encoders:
-                params.append(None if value is None else json.dumps(value, cls=encoders[f.attname]))
-            else:
-                params.append(f.get_db_prep_save(value, connection))
     sql = (
-        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) VALUES "
-        + ", ".join([row] * len(objs))
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+        f"SELECT * FROM UNNEST({_arrays(fields)})"
         + (f" RETURNING {quote(meta.pk.column)}" if returning else "")
     )
-    return sql, params
+    return sql, [_column_values(f, objs, add=True) for f in fields]
 
 
 def _set_pks(objs: list, pks) -> None:
@@ -110,11 +114,10 @@ class Writes:
     (``WITH w0 AS (UPDATE ...), w1 AS (INSERT ...) INSERT ... RETURNING id``): one round trip instead of one per table.
     All parts run on the same snapshot, so no part may read what another writes, and no row may be changed by two parts
     (each table appears once per send; callers write each row once). Constraints still hold row by row; foreign keys
-    are checked at commit, as ever. A send holding more than MAX_PARAMS values is split into several statements.
+    are checked at commit, as ever. Each part passes one array per column (UNNEST), so the statement stays small
+    however many rows it writes.
     Other databases (SQLite): each write runs when it is added, with Django's bulk methods.
     """
-
-    MAX_PARAMS = 30_000
 
     def __init__(self):
         self.deferred = connection.vendor == "postgresql"
@@ -137,6 +140,30 @@ class Writes:
             return
         self._parts.append(_insert_statement(model, objs, returning=False))
 
+    def counters_add(self, model, *, keys: list[str], counter: str, rows: dict[tuple, int]) -> None:
+        """Add `rows` ({key values: n}) to the `counter` column of the rows with those `keys`, creating missing rows:
+        one upsert, keys sorted (concurrent writers take the rows in one order)."""
+        if not rows:
+            return
+        meta = model._meta
+        quote = connection.ops.quote_name
+        table = quote(meta.db_table)
+        fields = [meta.get_field(name) for name in [*keys, counter]]
+        columns = ", ".join(quote(f.column) for f in fields)
+        ordered = sorted(rows.items())
+        if self.deferred:
+            source = f"SELECT * FROM UNNEST({_arrays(fields)})"
+            params = [[key[i] for key, _ in ordered] for i in range(len(keys))] + [[n for _, n in ordered]]
+        else:
+            source = "VALUES " + ", ".join(["(" + ", ".join(["%s"] * len(fields)) + ")"] * len(ordered))
+            params = [value for key, n in ordered for value in (*key, n)]
+        column = quote(meta.get_field(counter).column)
+        self.execute(
+            f"INSERT INTO {table} ({columns}) {source} ON CONFLICT ({', '.join(quote(f.column) for f in fields[:-1])}) "
+            f"DO UPDATE SET {column} = {table}.{column} + excluded.{column}",
+            params,
+        )
+
     def execute(self, sql: str, params: list) -> None:
         """A statement of the caller's own (an upsert, say)."""
         if not self.deferred:
@@ -158,21 +185,10 @@ class Writes:
         parts, self._parts = self._parts, []
         if not parts and last is None:
             return
-        groups: list[list[Statement]] = [[]]
-        size = 0
-        for part in parts:
-            if groups[-1] and size + len(part[1]) > self.MAX_PARAMS:
-                groups.append([])
-                size = 0
-            groups[-1].append(part)
-            size += len(part[1])
         with connection.cursor() as cursor:
-            for index, group in enumerate(groups):
-                final = last if index == len(groups) - 1 else None
-                sql, params = _chained(group, final)
-                cursor.execute(sql, params)
-                if final is not None:
-                    _set_pks(insert_returning[1], (pk for (pk,) in cursor.fetchall()))
+            cursor.execute(*_chained(parts, last))
+            if last is not None:
+                _set_pks(insert_returning[1], (pk for (pk,) in cursor.fetchall()))
 
 
 def _chained(parts: list[Statement], last: Statement | None) -> Statement:

@@ -6,6 +6,7 @@ the allocations, the rule that placed it, and every candidate facility with the 
 
 import math
 import re
+from functools import lru_cache
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -255,7 +256,7 @@ class Router:
             (listed if special or len(listed) < LISTED_CANDIDATES else rest).append(row)
         groups: dict[str, list[dict]] = {}
         for row in rest:
-            groups.setdefault(_REASON_SHAPE.sub("#", row["reason"].split(" (")[0]), []).append(row)
+            groups.setdefault(_reason_shape(row["reason"].split(" (")[0]), []).append(row)
         for members in groups.values():
             nearest, farthest = members[0], members[-1]
             listed.append(
@@ -352,6 +353,12 @@ class Router:
             return ParkedKind.PICKUP_REJECTED, PARKED_PICKUP_REJECTED
         tried = "; ".join(f"“{r.name}”" for r in rules)
         return ParkedKind.NO_FACILITY, f"{PARKED_NO_FACILITY} under the rules tried ({tried})."
+
+
+@lru_cache(maxsize=4096)
+def _reason_shape(reason: str) -> str:
+    """What counted candidates are grouped by: the reason with its numbers blanked ("ATP #", "farther than V#")."""
+    return _REASON_SHAPE.sub("#", reason)
 
 
 def _group_reason(members: list[dict]) -> str:

@@ -4,8 +4,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from django.db import connection
-
 from inventory.bulk import Writes
 
 from .engine import Demand, Plan, Router, facility_local_date
@@ -87,10 +85,4 @@ def decisions_record(
 
 def daily_loads_add(writes: Writes, lines: dict[tuple[int, date], int]) -> None:
     """Add lines to the (facility, day) load rows, created when missing: one upsert, keys sorted."""
-    table = connection.ops.quote_name(FacilityDailyLoad._meta.db_table)
-    rows = sorted(lines.items())
-    writes.execute(
-        f"INSERT INTO {table} (facility_id, day, routed_lines) VALUES {', '.join(['(%s, %s, %s)'] * len(rows))} "
-        f"ON CONFLICT (facility_id, day) DO UPDATE SET routed_lines = {table}.routed_lines + excluded.routed_lines",
-        [value for (facility_id, day), n in rows for value in (facility_id, day, n)],
-    )
+    writes.counters_add(FacilityDailyLoad, keys=["facility", "day"], counter="routed_lines", rows=lines)

@@ -3,7 +3,6 @@
 from collections import Counter
 from collections.abc import Sequence
 
-from django.db import connection
 from django.utils import timezone
 
 from inventory.bulk import Writes
@@ -28,13 +27,7 @@ def routed_units_add(*, session: RoutingSession, items: Sequence[OrderItem], pla
             units[(facility_id, day, item.product_id, item.effective_shipping_method)] += quantity
     if not units:
         return 0
-    table = connection.ops.quote_name(RoutedUnitsDaily._meta.db_table)
-    rows = sorted(units.items())
-    values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(rows))
-    params = [value for key, n in rows for value in (*key, n)]
-    writes.execute(
-        f"INSERT INTO {table} (facility_id, day, product_id, shipping_method, units) VALUES {values} "
-        f"ON CONFLICT (facility_id, day, product_id, shipping_method) DO UPDATE SET units = {table}.units + excluded.units",
-        params,
+    writes.counters_add(
+        RoutedUnitsDaily, keys=["facility", "day", "product", "shipping_method"], counter="units", rows=units
     )
-    return len(rows)
+    return len(units)
