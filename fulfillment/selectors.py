@@ -229,19 +229,13 @@ def dashboard_order_ids_here(*, facility, order_ids) -> set[int]:
 
 def dashboard_items_here(*, facility, status: str, item_ids=(), order_ids=()):
     """After a change: which of these items are still at ``facility`` in ``status`` (with product), and which of these
-    orders still have any item there in ``status``. Two queries."""
-    from fulfillment.models import OrderItem
-
-    items = list(
-        OrderItem.objects.filter(pk__in=list(item_ids), facility=facility, status=status).select_related("product")
+    orders still have any item there in ``status``. One query (the orders' items there)."""
+    item_ids, order_ids = set(item_ids), set(order_ids)
+    here = list(
+        OrderItem.objects.filter(Q(pk__in=item_ids) | Q(order_id__in=order_ids), facility=facility, status=status)
+        .select_related("product").order_by("pk")
     )
-    orders = set(
-        OrderItem.objects.filter(order_id__in=list(order_ids), facility=facility, status=status)
-        .order_by()
-        .values_list("order_id", flat=True)
-        .distinct()
-    )
-    return items, orders
+    return [i for i in here if i.pk in item_ids], {i.order_id for i in here if i.order_id in order_ids}
 
 
 # --- Operations: the parked queue (issue #4). Staff only; not scoped to a facility. ------------------------------

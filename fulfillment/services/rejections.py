@@ -122,10 +122,14 @@ def _conflict_message(item: OrderItem, facility: Facility) -> str:
 
 
 def item_reject(
-    *, facility: Facility, item_id: int, reason_code: str, quantity: int | None = None, comment: str = "", user=None
+    *, facility: Facility, item_id: int, reason_code: str = "", reason: RejectionReason | None = None,
+    quantity: int | None = None, comment: str = "", user=None,
 ) -> RejectionResult:
-    """Reject one item (or part of its line) at `facility` and re-route it at once. One transaction."""
-    reason = reason_get(reason_code, selectable_only=True)
+    """Reject one item (or part of its line) at `facility` and re-route it at once. One transaction.
+
+    The reason by `reason_code`, or `reason` as a caller already read it from the selectable ones (a valid form)."""
+    if reason is None or reason.is_system or not reason.is_active:
+        reason = reason_get(reason_code or getattr(reason, "code", ""), selectable_only=True)
     policy = rejection_policy_for(facility)
     # The policy's candidates are read without locks and locked with the item (pk order); read again under the lock,
     # the plan also sees an item that arrived here meanwhile. Without a policy that takes items along: no reads.

@@ -105,7 +105,7 @@ def item_report(request: HttpRequest, item_id: int) -> HttpResponse:
                 result = services.item_reject(
                     facility=request.facility,
                     item_id=item.pk,
-                    reason_code=form.cleaned_data["reason"].code,
+                    reason=form.cleaned_data["reason"],
                     quantity=form.cleaned_data["quantity"],
                     comment=form.cleaned_data["comment"],
                     user=request.user,

@@ -177,7 +177,10 @@ def _single_rejection_queries(n_facilities: int) -> tuple[int, int]:
         nonlocal result
         result = item_reject(facility=rejecting, item_id=item.pk, reason_code="DAMAGED")
 
-    queries = _count(run)
+    with CaptureQueriesContext(connection) as ctx:
+        run()
+    # every statement counts, except the SAVEPOINT pair that the test's own transaction makes of the service's atomic
+    queries = sum(not q["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT")) for q in ctx.captured_queries)
     assert result.routed_to in others
     decision = RoutingDecision.objects.filter(order_item=item, trigger="REJECTION").get()
     # the explanation still accounts for every facility of this chain: the nearest one by one, the rest counted by reason
@@ -196,7 +199,10 @@ def test_single_rejection_query_count_independent_of_facility_count():
     Facility.objects.update(allows_routing=False, is_active=False)  # the first set takes no part in the second run
     many, _ = _single_rejection_queries(50)
     assert few == many, f"{few} queries with 5 facilities, {many} with 50"
-    assert many <= 25
+    # PostgreSQL (production): 9 statements, every kind counted — reason, policy, lock the item, its history, the
+    # product's levels, facilities, rules, lock the levels that change, and one statement for all the writes.
+    # SQLite sends each write on its own (5 more).
+    assert many <= (9 if connection.vendor == "postgresql" else 14), many
 
 
 # -- Reject All racing single rejections (PostgreSQL, real threads) ----------------------------------------------

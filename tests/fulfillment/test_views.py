@@ -5,6 +5,7 @@ import html
 import re
 
 import pytest
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
@@ -828,7 +829,10 @@ def test_htmx_search_and_rejection_queries_do_not_grow_with_orders(associate, wo
     item = orders[0].items.first()
     with django_assert_max_num_queries(12):
         associate.get(reverse("item-report", args=[item.pk]), **HX)
-    with django_assert_max_num_queries(30):  # the rejection service with re-routing included
+    # the Save with the rejection service and re-routing: on PostgreSQL 17 statements (the service's 9, 4 to know who
+    # asks and about which item, 4 for the fragments: the order's rows, tab counts, Today panel) + the SAVEPOINT pair
+    # the test's transaction adds; SQLite sends the service's writes one by one (5 more)
+    with django_assert_max_num_queries(19 if connection.vendor == "postgresql" else 24):
         response = associate.post(reverse("item-report", args=[item.pk]), {"reason": "DAMAGED", "quantity": 1}, **HX)
     assert response.status_code == 200 and Rejection.objects.count() == 1
 

@@ -4,7 +4,7 @@ conflicts, partial lines, policies."""
 import pytest
 
 from fulfillment.errors import InvalidRequest, ItemConflict
-from fulfillment.models import OrderItem, Rejection, RejectionPolicy
+from fulfillment.models import OrderItem, Rejection, RejectionPolicy, RejectionReason
 from fulfillment.services import (
     facility_reject_all,
     item_reject,
@@ -168,7 +168,12 @@ def test_unknown_reason_and_bad_quantity_are_invalid(stores):
         item_reject(facility=brooklyn, item_id=item.pk, reason_code="DAMAGED", quantity=3)
     with pytest.raises(InvalidRequest):
         item_reject(facility=brooklyn, item_id=item.pk, reason_code="REJ_AVOID_ORD_SPLIT")
+    system = RejectionReason.objects.get(code="REJ_AVOID_ORD_SPLIT")  # passed as read: still not one an associate may use
+    with pytest.raises(InvalidRequest, match="Unknown rejection reason"):
+        item_reject(facility=brooklyn, item_id=item.pk, reason=system)
     assert level(brooklyn, product) == (5, 3)
+    assert not Rejection.objects.exists()
+    assert_inventory_invariant()
 
 
 def test_partial_quantity_splits_the_line(stores):
