@@ -2,7 +2,8 @@
 
 *Read, decide, claim*: routing reads candidate levels without locks (inventory/stock.py) and decides; only the levels
 that change are locked — the rejecting facility's levels and the levels chosen for the items — all in one statement,
-in primary-key order, after the order items (fulfillment/locks.py) and before the day's load rows (routing/locks.py).
+in primary-key order, after the order items (fulfillment/locks.py) and before the counter rows (the day's loads, the
+roll-up), which their upserts take in key order in the transaction's last statement (inventory/bulk.py: Writes).
 
 Why this cannot deadlock: every transaction locks items first (pk order), then takes its first level locks in one
 pk-ordered statement, then load rows (pk order). A transaction that must lock more levels later (a claim that lost a

@@ -11,9 +11,9 @@
 - ``reports``: the RoutedUnitsDaily roll-up (units routed per store, local day, product and shipping method), written
   by the placement step in the routing's own transaction.
 
-Lock order in every transaction: order items (pk order), then inventory levels (pk order), then the day's load
-counters of limited facilities (see ``fulfillment/locks.py``, ``inventory/locks.py``, ``routing/locks.py``), then the
-roll-up rows the routing upserts (in key order, last statement of the placement).
+Lock order in every transaction: order items (pk order), then inventory levels (pk order; see ``fulfillment/locks.py``,
+``inventory/locks.py``), then the day's load counters of limited facilities and the roll-up rows, taken by their
+upserts (key order) in the transaction's one write statement (``inventory.bulk.Writes``).
 The services that views, admin actions and commands call are importable from here.
 """
 
