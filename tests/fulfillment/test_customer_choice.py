@@ -123,6 +123,34 @@ def test_reject_all_emails_each_pickup_customer_once_and_a_dry_run_none(world, d
     assert_inventory_invariant()
 
 
+def test_with_the_database_task_backend_a_batchs_emails_are_enqueued_in_one_transaction(
+    world, django_capture_on_commit_callbacks, settings, monkeypatch
+):
+    """django-tasks-db stores one task per email: a Reject All batch's tasks commit together, and a worker sends them."""
+    from django.core.management import call_command
+    from django.db import connection
+
+    from django_tasks_db.backend import DatabaseBackend
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    world.pickup_order(qty=1, email="one@example.com")
+    world.pickup_order(qty=1, email="two@example.com")
+    store, atomic_depths = DatabaseBackend._task_to_db_task, []
+
+    def watched(self, *args, **kwargs):
+        atomic_depths.append(len(connection.savepoint_ids))  # the test's own transaction is the outer block
+        return store(self, *args, **kwargs)
+
+    monkeypatch.setattr(DatabaseBackend, "_task_to_db_task", watched)
+    with django_capture_on_commit_callbacks(execute=True):
+        facility_reject_all(facility=world.brooklyn, from_status="OPEN", reason_code="INACTIVE_STORE")
+    assert len(atomic_depths) == 2 and all(depth == 1 for depth in atomic_depths)  # both inside one atomic block
+    assert mail.outbox == []  # stored, not sent yet
+    call_command("db_worker", batch=True, no_startup_delay=True, reload=False, verbosity=0)
+    assert sorted(m.to[0] for m in mail.outbox) == ["one@example.com", "two@example.com"]
+    assert_inventory_invariant()
+
+
 def test_a_failed_send_is_recorded_retried_and_never_undoes_the_rejection(world, django_capture_on_commit_callbacks, monkeypatch):
     from django.core.mail import EmailMultiAlternatives
 
