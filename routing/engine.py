@@ -139,13 +139,6 @@ class Router:
             level_safety_stock=level.safety_stock if level is not None else None, facility_safety_stock=facility.safety_stock
         )
 
-    def routable_atp(self, facility: Facility, product_id: int) -> int:
-        level = self.stock.level(facility.id, product_id)
-        if level is None:
-            return 0
-        held_back = effects.held_back(level_safety_stock=level.safety_stock, facility_safety_stock=facility.safety_stock)
-        return effects.routable(available_to_promise=level.available_to_promise, held_back=held_back)
-
     def _load_today(self, facility: Facility) -> int:
         return self.daily_loads.get(facility.id, 0) + self.routed_today.get(facility.id, 0)
 
@@ -168,7 +161,11 @@ class Router:
 
     def _evaluate(self, demand: Demand, facility: Facility, rule: RoutingRule) -> _Evaluation:
         distance = self._distance(demand, facility)
-        routable = self.routable_atp(facility, demand.product_id)
+        level = self.stock.level(facility.id, demand.product_id)
+        routable = 0 if level is None else effects.routable(
+            available_to_promise=level.available_to_promise,
+            held_back=effects.held_back(level_safety_stock=level.safety_stock, facility_safety_stock=facility.safety_stock),
+        )
         ev = _Evaluation(facility, distance, routable, None)
         if facility.id == demand.just_rejected_facility_id:
             ev.reason = "rejected this item just now"
@@ -188,10 +185,9 @@ class Router:
             ev.reason = f"{km_beyond(distance, rule.max_distance_km)} km > {rule.max_distance_km} km"
         elif facility.daily_order_limit is not None and self._load_today(facility) >= facility.daily_order_limit:
             ev.reason = f"over daily limit ({self._load_today(facility)}/{facility.daily_order_limit} lines today)"
-        elif getattr(self.stock.level(facility.id, demand.product_id), "busy", False):
+        elif getattr(level, "busy", False):
             ev.reason = "busy: another order was taking its units at that moment"
         elif routable <= 0:
-            level = self.stock.level(facility.id, demand.product_id)
             atp = level.available_to_promise if level else 0
             ev.reason = f"ATP {atp}" if not self.held_back(facility, demand.product_id) or atp == 0 else (
                 f"ATP {atp}, all held as safety stock ({self.held_back(facility, demand.product_id)})"
