@@ -139,6 +139,18 @@ class Router:
             level_safety_stock=level.safety_stock if level is not None else None, facility_safety_stock=facility.safety_stock
         )
 
+    def routable_atp(self, facility: Facility, product_id: int) -> int:
+        """Units the facility may still promise of the product: ATP above what its safety stock holds back."""
+        level = self.stock.level(facility.id, product_id)
+        return 0 if level is None else self._routable(level, facility)
+
+    @staticmethod
+    def _routable(level, facility: Facility) -> int:
+        return effects.routable(
+            available_to_promise=level.available_to_promise,
+            held_back=effects.held_back(level_safety_stock=level.safety_stock, facility_safety_stock=facility.safety_stock),
+        )
+
     def _load_today(self, facility: Facility) -> int:
         return self.daily_loads.get(facility.id, 0) + self.routed_today.get(facility.id, 0)
 
@@ -162,10 +174,7 @@ class Router:
     def _evaluate(self, demand: Demand, facility: Facility, rule: RoutingRule) -> _Evaluation:
         distance = self._distance(demand, facility)
         level = self.stock.level(facility.id, demand.product_id)
-        routable = 0 if level is None else effects.routable(
-            available_to_promise=level.available_to_promise,
-            held_back=effects.held_back(level_safety_stock=level.safety_stock, facility_safety_stock=facility.safety_stock),
-        )
+        routable = 0 if level is None else self._routable(level, facility)
         ev = _Evaluation(facility, distance, routable, None)
         if facility.id == demand.just_rejected_facility_id:
             ev.reason = "rejected this item just now"
