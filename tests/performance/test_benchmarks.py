@@ -489,20 +489,66 @@ def _orders_per_second(product_ids: list[int], *, clients: int = 8, per_client: 
     return clients * per_client / elapsed, placed[0]
 
 
+def _rejections_per_second(tag: str, *, clients: int = 8) -> tuple[float, int]:
+    """`clients` threads each reject, one by one, the open items of the orders client i created (`_orders_per_second`
+    with this tag), each at the facility it is at: every rejection re-routes its item to another level of its product."""
+    import threading
+
+    from django.db import connection as thread_connection
+
+    facilities = Facility.objects.in_bulk()
+    mine = {
+        i: list(OrderItem.objects.filter(order__name__startswith=f"#BENCH-C-{tag}-{i}-", status="OPEN").values_list("pk", "facility_id"))
+        for i in range(clients)
+    }
+    barrier = threading.Barrier(clients)
+    errors: list[Exception] = []
+
+    def client(i: int):
+        try:
+            barrier.wait()
+            for item_id, facility_id in mine[i]:
+                services.item_reject(facility=facilities[facility_id], item_id=item_id, reason_code="DAMAGED")
+        except Exception as exc:  # reported by the assertion below
+            errors.append(exc)
+        finally:
+            thread_connection.close()
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    elapsed = time.perf_counter() - started
+    assert not errors, errors
+    done = sum(len(items) for items in mine.values())
+    return done / elapsed, done
+
+
 def test_contention_hot_product_vs_spread(bench_db, results):
-    """8 clients creating one-line orders of ONE product (stocked at the most facilities) vs 8 different products."""
+    """8 clients creating one-line orders of ONE product stocked at every facility vs 8 different products; then the
+    same 8 clients rejecting those items (each rejection re-routes to another level of the product)."""
     stocked = list(
         InventoryLevel.objects.filter(available_to_promise__gt=0).values("product_id").annotate(n=Count("id"))
         .order_by("-n", "product_id").values_list("product_id", "n")[:9]
     )
-    hot, hot_fan_out = stocked[0]
+    hot = stocked[0][0]
     spread = [pid for pid, _ in stocked[1:9]]
     where, params = _recent_completed_where(1)
     rates = {}
     with restored(where, params):
         try:
+            from inventory.services import inventory_receive
+
+            product = Product.objects.get(pk=hot)
+            for facility in Facility.objects.all():  # the hot product stocked at every facility (restored afterwards)
+                inventory_receive(facility=facility, product=product, quantity=50, reference="bench: contention")
+            hot_fan_out = InventoryLevel.objects.filter(product=product, available_to_promise__gt=0).count()
             rates["hot"], placed_hot = _orders_per_second([hot], tag="hot")
             rates["spread"], placed_spread = _orders_per_second(spread, tag="spread")
+            rates["hot rejections"], rejected_hot = _rejections_per_second("hot")
+            rates["spread rejections"], rejected_spread = _rejections_per_second("spread")
             assert_inventory_invariant()
         finally:
             Order.objects.filter(name__startswith="#BENCH-C-").delete()
@@ -511,4 +557,11 @@ def test_contention_hot_product_vs_spread(bench_db, results):
         "contention: 8 clients ordering one hot product vs 8 different products", f"{rates['hot']:.0f} orders/s",
         f"spread {rates['spread']:.0f} orders/s", "hot >= 80% of spread", share >= 0.8,
         f"hot product at {hot_fan_out} facilities; {share:.0%} of spread; {placed_hot}+{placed_spread} of 400 placed",
+    ))
+    share = rates["hot rejections"] / rates["spread rejections"]
+    results.append(Row(
+        "contention: 8 clients rejecting (and re-routing) items of one hot product vs 8 products",
+        f"{rates['hot rejections']:.0f} rejections/s", f"spread {rates['spread rejections']:.0f} rejections/s",
+        "hot >= 80% of spread", share >= 0.8,
+        f"{share:.0%} of spread; {rejected_hot}+{rejected_spread} items rejected, each re-routed or parked",
     ))
