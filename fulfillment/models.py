@@ -41,6 +41,10 @@ class Order(models.Model):
         return self.shipping_method == ShippingMethod.STORE_PICKUP
 
 
+# Joins the fields of OrderItem.search_text (the unit separator): a search containing it falls back to per-field matching.
+SEARCH_SEPARATOR = "\x1f"
+
+
 class OrderItem(models.Model):
     class Status(models.TextChoices):
         UNROUTED = "UNROUTED", "Parked"
@@ -74,6 +78,14 @@ class OrderItem(models.Model):
     pickup_facility = models.ForeignKey(
         "inventory.Facility", null=True, blank=True, on_delete=models.PROTECT, related_name="pickup_items",
         help_text="The store the customer chose instead of the order's pickup store.",
+    )
+    # The dashboard search matches this (selectors.dashboard_orders); on PostgreSQL through a GIN trigram index that
+    # starts with (facility, status). Database triggers (migration 0011) keep it right however rows are written.
+    search_text = models.TextField(
+        default="", editable=False,
+        help_text="What the dashboard search matches: the order's name, customer name and email and the "
+        "product's SKU, UPC and name, joined by SEARCH_SEPARATOR. Written only by database triggers "
+        "(migration 0011), never by the app.",
     )
 
     class Meta:

@@ -74,7 +74,7 @@ def page_context(request: HttpRequest, status: str, *, query: str = "", page_num
         "rejectable": status in OrderItem.REJECTABLE,
         "can_reject_all": is_manager(request.membership) and status in REJECT_ALL_URLS,
         "reject_all_url": reverse(REJECT_ALL_URLS[status]) if status in REJECT_ALL_URLS else "",
-        **(today_context(request, counts) if status == OrderItem.Status.OPEN else {}),
+        "tab_counts": counts,
     }
 
 
@@ -99,6 +99,8 @@ def order_list(request: HttpRequest, status: str) -> HttpResponse:
         response = render(request, f"{PAGE}#order-list", context)
     else:
         context["search_form"] = form
+        if status == OrderItem.Status.OPEN:  # the Today panel tops the full Open page only, never the list fragment
+            context.update(today_context(request, context["tab_counts"]))
         response = render(request, PAGE, context)
     patch_vary_headers(response, ["HX-Request", "HX-Target"])
     return response
