@@ -79,8 +79,14 @@ class OrderItem(models.Model):
         "inventory.Facility", null=True, blank=True, on_delete=models.PROTECT, related_name="pickup_items",
         help_text="The store the customer chose instead of the order's pickup store.",
     )
-    # The dashboard search matches this (selectors.dashboard_orders); on PostgreSQL through a GIN trigram index that
-    # starts with (facility, status). Database triggers (migration 0011) keep it right however rows are written.
+    # Copies of the order's fields that the store pages sort by (order_placed_at: index order_item_fac_placed_idx) and
+    # search (search_text: on PostgreSQL a GIN trigram index that starts with facility and status). Database triggers
+    # (migrations 0011, 0012) keep them right however rows are written.
+    order_placed_at = models.DateTimeField(
+        null=True, editable=False,
+        help_text="A copy of the order's placed_at (the store pages sort by it). Written only by database "
+        "triggers (migration 0012), never by the app.",
+    )
     search_text = models.TextField(
         default="", editable=False,
         help_text="What the dashboard search matches: the order's name, customer name and email and the "
@@ -108,6 +114,7 @@ class OrderItem(models.Model):
             models.Index(fields=["facility", "status", "order"], name="order_item_facility_status_idx"),
             models.Index(fields=["status", "product"], name="order_item_status_product_idx"),
             models.Index(fields=["facility", "status_changed_at"], name="order_item_fac_changed_idx"),
+            models.Index(fields=["facility", "status", "order_placed_at", "order"], name="order_item_fac_placed_idx"),
         ]
 
     def __str__(self) -> str:

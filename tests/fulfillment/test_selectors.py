@@ -9,6 +9,7 @@ from fulfillment.models import SEARCH_SEPARATOR, Order, OrderItem, RejectionPoli
 from fulfillment.policies import EffectivePolicy
 from fulfillment.selectors import (
     collateral_item_ids,
+    dashboard_order_ids,
     dashboard_orders,
     dashboard_policy_consequences,
     parked_items,
@@ -204,15 +205,16 @@ def two_stores(brooklyn):
 
 
 def found(facility, query, status="OPEN") -> list[str]:
-    return [o.name for o in dashboard_orders(facility=facility, status=status, query=query)]
+    order_ids = dashboard_order_ids(facility=facility, status=status, query=query)
+    return [o.name for o in dashboard_orders(facility=facility, status=status, order_ids=order_ids)]
 
 
 def assert_search_texts_fresh() -> None:
-    """Every item's search text is what its order and product say now (the triggers of migration 0011)."""
+    """Every item's copies of its order's and product's fields are what they say now (migrations 0011 and 0012)."""
     for item in OrderItem.objects.select_related("order", "product"):
         o, p = item.order, item.product
         expected = SEARCH_SEPARATOR.join([o.name, o.customer_name, o.customer_email, p.sku, p.upc, p.name])
-        assert item.search_text == expected, item
+        assert (item.search_text, item.order_placed_at) == (expected, o.placed_at), item
 
 
 def test_search_finds_an_item_split_and_rerouted_to_this_store_by_its_sku(two_stores):
@@ -299,7 +301,7 @@ def test_search_reads_only_this_stores_items_through_the_trigram_index(brooklyn)
     mug = ProductFactory(sku="MUG-BLUE", name="Blue mug", upc="098765432109")
     inventory_receive(facility=brooklyn, product=mug, quantity=5)
     order("#PLAN1", [(mug, 1)])
-    sql, params = dashboard_orders(facility=brooklyn, status="OPEN", query="blue mug").query.sql_with_params()
+    sql, params = dashboard_order_ids(facility=brooklyn, status="OPEN", query="blue mug").query.sql_with_params()
     with connection.cursor() as cursor:  # a few rows: leave the planner only the search index (rolled back after the test)
         cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'fulfillment_orderitem' "
                        "AND indexname NOT IN ('order_item_search_idx', 'fulfillment_orderitem_pkey')")
@@ -311,3 +313,23 @@ def test_search_reads_only_this_stores_items_through_the_trigram_index(brooklyn)
     index_cond = next(line for line in plan.splitlines() if "Index Cond" in line)
     assert "order_item_search_idx" in plan, plan
     assert "facility_id" in index_cond and "status" in index_cond and "upper(search_text)" in index_cond, plan
+
+
+def test_orders_come_oldest_first_by_their_placed_at_even_after_it_changes(brooklyn):
+    import datetime as dt
+
+    mug = ProductFactory()
+    inventory_receive(facility=brooklyn, product=mug, quantity=20)
+    base = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    first = order_create(name="#FIRST", customer_name="Ada", shipping_method="STANDARD", ship_to_latitude=BROOKLYN[0],
+                         ship_to_longitude=BROOKLYN[1], lines=[(mug, 1), (mug, 2)], placed_at=base)
+    second = order("#SECOND", [(mug, 1)])
+    assert found(brooklyn, "") == ["#FIRST", "#SECOND"]  # one row per order, whatever its items here
+
+    Order.objects.filter(pk=second.pk).update(placed_at=base - dt.timedelta(days=1))  # e.g. a corrected import
+    assert found(brooklyn, "") == ["#SECOND", "#FIRST"]
+    first.placed_at = base - dt.timedelta(days=2)
+    first.save()
+    assert found(brooklyn, "") == ["#FIRST", "#SECOND"]
+    assert list(dashboard_order_ids(facility=brooklyn, status="OPEN")[1:2]) == [second.pk]  # a page of one
+    assert_search_texts_fresh()
