@@ -41,6 +41,10 @@ class Order(models.Model):
         return self.shipping_method == ShippingMethod.STORE_PICKUP
 
 
+# Joins the fields of OrderItem.search_text (the unit separator): a search containing it falls back to per-field matching.
+SEARCH_SEPARATOR = "\x1f"
+
+
 class OrderItem(models.Model):
     class Status(models.TextChoices):
         UNROUTED = "UNROUTED", "Parked"
@@ -75,10 +79,20 @@ class OrderItem(models.Model):
         "inventory.Facility", null=True, blank=True, on_delete=models.PROTECT, related_name="pickup_items",
         help_text="The store the customer chose instead of the order's pickup store.",
     )
-    # The order's placed_at, kept by database triggers (migration 0011) whatever writes the item or the order: the
-    # Today panel's "oldest waiting" is then one index probe (facility, status, placed_at), not a join over the store's
-    # open items. Never written by the application.
-    placed_at = models.DateTimeField(null=True, editable=False)
+    # Copies of the order's fields that the store pages sort by (order_placed_at: index order_item_fac_placed_idx) and
+    # search (search_text: on PostgreSQL a GIN trigram index that starts with facility and status). Database triggers
+    # (migrations 0011, 0012) keep them right however rows are written.
+    order_placed_at = models.DateTimeField(
+        null=True, editable=False,
+        help_text="A copy of the order's placed_at (the store pages sort by it). Written only by database "
+        "triggers (migration 0012), never by the app.",
+    )
+    search_text = models.TextField(
+        default="", editable=False,
+        help_text="What the dashboard search matches: the order's name, customer name and email and the "
+        "product's SKU, UPC and name, joined by SEARCH_SEPARATOR. Written only by database triggers "
+        "(migration 0011), never by the app.",
+    )
 
     class Meta:
         ordering = ["order_id", "id"]
@@ -100,7 +114,7 @@ class OrderItem(models.Model):
             models.Index(fields=["facility", "status", "order"], name="order_item_facility_status_idx"),
             models.Index(fields=["status", "product"], name="order_item_status_product_idx"),
             models.Index(fields=["facility", "status_changed_at"], name="order_item_fac_changed_idx"),
-            models.Index(fields=["facility", "status", "placed_at"], name="order_item_fac_placed_idx"),
+            models.Index(fields=["facility", "status", "order_placed_at", "order"], name="order_item_fac_placed_idx"),
         ]
 
     def __str__(self) -> str:

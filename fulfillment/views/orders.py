@@ -35,14 +35,14 @@ ORDERS_PER_PAGE = 25
 def _with_card_values(orders, facility):
     """What each order card of a page shows besides the order's own fields, computed once per page rather than per
     card in the template: ``detail_url`` and ``complete_url`` (a few reverse() calls per page instead of several per
-    card), ``report_url`` on its ``items_here``, and when it was placed: ``placed_iso`` (the ``date:'c'`` filter, in
-    the current time zone) and ``placed_label`` (``date:"D j M Y, H:i T"`` in the store's time zone)."""
+    card), ``report_url`` on its ``items_here``, and when it was placed: ``placed_iso`` (ISO 8601, as the ``date:'c'``
+    filter gives it, in the current time zone) and ``placed_label`` (``date:"D j M Y, H:i T"`` in the store's time zone)."""
     orders = list(orders)
     detail_url, complete_url, report_url = pk_url("order-detail"), pk_url("order-complete"), pk_url("item-report")
     for order in orders:
         order.detail_url = detail_url(order.pk)
         order.complete_url = complete_url(order.pk)
-        order.placed_iso = date_format(timezone.localtime(order.placed_at), "c")
+        order.placed_iso = timezone.localtime(order.placed_at).isoformat()  # what the date:"c" filter gives
         with_item_urls(order.items_here, report_url)
     with timezone.override(facility.timezone):
         for order in orders:
@@ -53,12 +53,12 @@ def _with_card_values(orders, facility):
 def page_context(request: HttpRequest, status: str, *, query: str = "", page_number=None) -> dict:
     facility = request.facility
     counts = selectors.dashboard_tab_counts(facility=facility)
-    orders = selectors.dashboard_orders(facility=facility, status=status, query=query)
-    paginator = Paginator(orders, ORDERS_PER_PAGE)
+    paginator = Paginator(selectors.dashboard_order_ids(facility=facility, status=status, query=query), ORDERS_PER_PAGE)
     if not query:
         # Unfiltered, the list is exactly the orders the tab counts (an item here in this status): no COUNT query.
         paginator.count = counts.get(status, 0)
     page_obj = paginator.get_page(page_number)
+    orders = selectors.dashboard_orders(facility=facility, status=status, order_ids=page_obj.object_list)
     label, url_name, slug = TABS[status]
     return {
         "facility": facility,
@@ -69,12 +69,12 @@ def page_context(request: HttpRequest, status: str, *, query: str = "", page_num
         "start_picking_url": reverse("orders-start-picking"),
         "query": query,
         "page_obj": page_obj,
-        "orders": _with_card_values(page_obj.object_list, facility),
+        "orders": _with_card_values(orders, facility),
         "tabs": tabs(facility, status, counts),
         "rejectable": status in OrderItem.REJECTABLE,
         "can_reject_all": is_manager(request.membership) and status in REJECT_ALL_URLS,
         "reject_all_url": reverse(REJECT_ALL_URLS[status]) if status in REJECT_ALL_URLS else "",
-        **(today_context(request, counts) if status == OrderItem.Status.OPEN else {}),
+        "tab_counts": counts,
     }
 
 
@@ -99,6 +99,8 @@ def order_list(request: HttpRequest, status: str) -> HttpResponse:
         response = render(request, f"{PAGE}#order-list", context)
     else:
         context["search_form"] = form
+        if status == OrderItem.Status.OPEN:  # the Today panel tops the full Open page only, never the list fragment
+            context.update(today_context(request, context["tab_counts"]))
         response = render(request, PAGE, context)
     patch_vary_headers(response, ["HX-Request", "HX-Target"])
     return response

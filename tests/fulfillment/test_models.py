@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 
 def placed_at_of_items(order) -> set:
-    return set(OrderItem.objects.filter(order=order).values_list("placed_at", flat=True))
+    return set(OrderItem.objects.filter(order=order).values_list("order_placed_at", flat=True))
 
 
 def test_every_item_carries_its_orders_placed_at_however_it_was_written():
@@ -39,5 +39,5 @@ def test_every_item_carries_its_orders_placed_at_however_it_was_written():
     moved.order = other
     moved.save()  # an item moved to another order (admin) takes that order's time
     moved.refresh_from_db()
-    assert moved.placed_at == other.placed_at
+    assert moved.order_placed_at == other.placed_at
     assert_inventory_invariant()

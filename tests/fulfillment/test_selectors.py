@@ -5,10 +5,12 @@ import importlib
 
 import pytest
 
-from fulfillment.models import OrderItem, RejectionPolicy
+from fulfillment.models import SEARCH_SEPARATOR, Order, OrderItem, RejectionPolicy
 from fulfillment.policies import EffectivePolicy
 from fulfillment.selectors import (
     collateral_item_ids,
+    dashboard_order_ids,
+    dashboard_orders,
     dashboard_policy_consequences,
     parked_items,
     parked_kind_key,
@@ -19,8 +21,10 @@ from fulfillment.selectors import (
 from fulfillment.services import item_reject, items_route, order_create, orders_start_picking
 from inventory.services import inventory_receive
 from routing.engine import PARKED_NO_FACILITY, PARKED_NO_RULE, PARKED_PICKUP_REJECTED
-from routing.models import RoutingDecision
-from tests.factories import FacilityFactory, OrderItemFactory, ProductFactory
+from inventory.models import Product
+from routing.models import RoutingDecision, RoutingRule
+from tests.conftest import requires_postgres
+from tests.factories import FacilityFactory, OrderFactory, OrderItemFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -188,3 +192,144 @@ def test_parked_latest_decisions(parked, django_assert_num_queries):
     assert latest[parked["pickup"].pk].trigger == RoutingDecision.Trigger.REJECTION
     assert parked["other"].pk not in latest
     assert OrderItem.objects.get(pk=item.pk).status == "UNROUTED"
+
+
+# -- the dashboard search: every item's search text stays right however the rows change ------------------------------
+MANHATTAN = (40.7549, -73.9840)
+
+
+@pytest.fixture
+def two_stores(brooklyn):
+    manhattan = FacilityFactory(code="MANHATTAN", latitude=MANHATTAN[0], longitude=MANHATTAN[1])
+    return brooklyn, manhattan
+
+
+def found(facility, query, status="OPEN") -> list[str]:
+    order_ids = dashboard_order_ids(facility=facility, status=status, query=query)
+    return [o.name for o in dashboard_orders(facility=facility, status=status, order_ids=order_ids)]
+
+
+def assert_search_texts_fresh() -> None:
+    """Every item's copies of its order's and product's fields are what they say now (migrations 0011 and 0012)."""
+    for item in OrderItem.objects.select_related("order", "product"):
+        o, p = item.order, item.product
+        expected = SEARCH_SEPARATOR.join([o.name, o.customer_name, o.customer_email, p.sku, p.upc, p.name])
+        assert (item.search_text, item.order_placed_at) == (expected, o.placed_at), item
+
+
+def test_search_finds_an_item_split_and_rerouted_to_this_store_by_its_sku(two_stores):
+    brooklyn, manhattan = two_stores
+    scarf = ProductFactory(sku="SCARF-CASH-01", name="Cashmere scarf", upc="400000000017")
+    inventory_receive(facility=brooklyn, product=scarf, quantity=5)
+    inventory_receive(facility=manhattan, product=scarf, quantity=5)
+    item = order("#SPLIT1", [(scarf, 3)]).items.get()
+    assert item.facility == brooklyn and found(manhattan, "SCARF-CASH") == []
+
+    result = item_reject(facility=brooklyn, item_id=item.pk, reason_code="DAMAGED", quantity=1)  # a new split part
+
+    assert result.item.facility == manhattan
+    for query in ("scarf-cash", "400000000017", "cashmere", "#split1", "ada"):
+        assert found(manhattan, query) == ["#SPLIT1"], query
+    assert found(brooklyn, "scarf-cash") == ["#SPLIT1"]  # the rest of the line stayed here
+    assert_search_texts_fresh()
+
+
+def test_search_finds_items_placed_by_routing_splits_and_bulk_inserts(two_stores):
+    brooklyn, manhattan = two_stores
+    wool = ProductFactory(sku="WOOL-SOCK", name="Wool socks", upc="")
+    inventory_receive(facility=brooklyn, product=wool, quantity=1)
+    inventory_receive(facility=manhattan, product=wool, quantity=3)
+    RoutingRule.objects.filter(allow_split=True).update(is_active=True)
+    placed = order("#ROUTESPLIT", [(wool, 4)])
+    assert {i.facility for i in placed.items.all()} == {brooklyn, manhattan}  # the engine split the line
+    bulk = OrderFactory(name="#BULK1", customer_name="Grace Hopper", customer_email="grace@navy.example")
+    OrderItem.objects.bulk_create([OrderItem(order=bulk, product=wool, quantity=1, facility=manhattan, status="OPEN")])
+
+    assert found(manhattan, "wool-sock") == ["#ROUTESPLIT", "#BULK1"]
+    assert found(brooklyn, "wool socks") == ["#ROUTESPLIT"]
+    assert found(manhattan, "grace@navy") == ["#BULK1"]
+    assert_search_texts_fresh()
+
+
+def test_renamed_products_and_changed_orders_are_found_by_their_new_values(brooklyn):
+    tee = ProductFactory(sku="TEE-1", name="Red tee", upc="012345678905")
+    inventory_receive(facility=brooklyn, product=tee, quantity=5)
+    placed = order("#RENAME1", [(tee, 1)])
+
+    tee.name, tee.sku = "Crimson tee", "TEE-CRIMSON"
+    tee.save()  # as the admin does
+    Product.objects.filter(pk=tee.pk).update(upc="999999999999")  # as a bulk update does
+    placed.customer_name, placed.customer_email = "Katherine Johnson", "kj@nasa.example"
+    placed.save()
+    Order.objects.filter(pk=placed.pk).update(name="#RENAMED")
+
+    for query in ("crimson", "tee-crimson", "999999999999", "katherine", "kj@nasa", "#renamed"):
+        assert found(brooklyn, query) == ["#RENAMED"], query
+    for stale in ("red tee", "tee-1", "012345678905", "#rename1"):
+        assert found(brooklyn, stale) == [], stale
+    item = placed.items.get()
+    item.quantity = 2
+    item.save()  # an instance whose search text was never loaded writes it back: the trigger computes it again
+    assert found(brooklyn, "crimson") == ["#RENAMED"]
+    assert_search_texts_fresh()
+
+
+def test_search_never_matches_across_two_fields(brooklyn):
+    mug = ProductFactory(sku="MUG-BLUE", name="Blue mug", upc="098765432109")
+    inventory_receive(facility=brooklyn, product=mug, quantity=5)
+    order("#ACROSS1", [(mug, 1)])
+
+    assert found(brooklyn, "mug-blue") == ["#ACROSS1"]
+    assert found(brooklyn, "BLUE0987") == [] and found(brooklyn, "BLUE098") == []
+    assert found(brooklyn, f"MUG-BLUE{SEARCH_SEPARATOR}0987") == []  # the separator itself: field by field
+    assert found(brooklyn, f"#ACROSS1{SEARCH_SEPARATOR}Ada") == []
+
+
+def test_search_is_case_insensitive_substring_on_each_field_as_before(brooklyn):
+    mug = ProductFactory(sku="MUG-BLUE", name="Blue mug", upc="098765432109")
+    inventory_receive(facility=brooklyn, product=mug, quantity=5)
+    order("#CASE1", [(mug, 1)])
+    for query in ("#case1", "CASE", "ada", "mUg-bL", "76543", "BLUE MUG", "lue m"):
+        assert found(brooklyn, query) == ["#CASE1"], query
+    assert found(brooklyn, "%") == [] and found(brooklyn, "_") == []  # LIKE wildcards are matched literally
+
+
+@requires_postgres
+def test_search_reads_only_this_stores_items_through_the_trigram_index(brooklyn):
+    from django.db import connection
+
+    mug = ProductFactory(sku="MUG-BLUE", name="Blue mug", upc="098765432109")
+    inventory_receive(facility=brooklyn, product=mug, quantity=5)
+    order("#PLAN1", [(mug, 1)])
+    sql, params = dashboard_order_ids(facility=brooklyn, status="OPEN", query="blue mug").query.sql_with_params()
+    with connection.cursor() as cursor:  # a few rows: leave the planner only the search index (rolled back after the test)
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'fulfillment_orderitem' "
+                       "AND indexname NOT IN ('order_item_search_idx', 'fulfillment_orderitem_pkey')")
+        for (index,) in cursor.fetchall():
+            cursor.execute(f'DROP INDEX "{index}"')
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    index_cond = next(line for line in plan.splitlines() if "Index Cond" in line)
+    assert "order_item_search_idx" in plan, plan
+    assert "facility_id" in index_cond and "status" in index_cond and "upper(search_text)" in index_cond, plan
+
+
+def test_orders_come_oldest_first_by_their_placed_at_even_after_it_changes(brooklyn):
+    import datetime as dt
+
+    mug = ProductFactory()
+    inventory_receive(facility=brooklyn, product=mug, quantity=20)
+    base = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    first = order_create(name="#FIRST", customer_name="Ada", shipping_method="STANDARD", ship_to_latitude=BROOKLYN[0],
+                         ship_to_longitude=BROOKLYN[1], lines=[(mug, 1), (mug, 2)], placed_at=base)
+    second = order("#SECOND", [(mug, 1)])
+    assert found(brooklyn, "") == ["#FIRST", "#SECOND"]  # one row per order, whatever its items here
+
+    Order.objects.filter(pk=second.pk).update(placed_at=base - dt.timedelta(days=1))  # e.g. a corrected import
+    assert found(brooklyn, "") == ["#SECOND", "#FIRST"]
+    first.placed_at = base - dt.timedelta(days=2)
+    first.save()
+    assert found(brooklyn, "") == ["#FIRST", "#SECOND"]
+    assert list(dashboard_order_ids(facility=brooklyn, status="OPEN")[1:2]) == [second.pk]  # a page of one
+    assert_search_texts_fresh()

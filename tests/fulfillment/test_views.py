@@ -821,6 +821,27 @@ def test_page_queries_do_not_grow_with_orders(manager, world, django_assert_max_
     assert response.status_code == 200
 
 
+@pytest.mark.parametrize("n", [5, 30])
+@pytest.mark.parametrize("page", [1, 2])
+def test_in_progress_page_runs_six_queries_whatever_the_orders_and_page(manager, world, django_assert_num_queries, n, page):
+    _orders(world, n, picking=True)
+    # session, user, memberships, tab counts (they also count the pages: no COUNT query), the page's orders, their items
+    with django_assert_num_queries(6):
+        response = manager.get(reverse("orders-in-progress"), {"page": page})
+    assert response.status_code == 200
+    shown = re.findall(r'id="order-title-\d+"', text(response))
+    assert len(shown) == (n - 25 if page == 2 and n > 25 else min(n, 25))  # page 2 of one page: the last page
+
+
+@pytest.mark.parametrize("n", [5, 30])
+def test_htmx_search_runs_seven_queries_whatever_the_orders(associate, world, django_assert_num_queries, n):
+    _orders(world, n)
+    # session, user, memberships, tab counts, the matches' count, the page's orders, their items (no Today panel)
+    with django_assert_num_queries(7):
+        response = associate.get(reverse("orders-open"), {"q": "red TEE"}, **hx("order-list"))
+    assert f"{n} orders match" in text(response)
+
+
 @pytest.mark.parametrize("n", [5, 50])
 def test_htmx_search_and_rejection_queries_do_not_grow_with_orders(associate, world, django_assert_max_num_queries, n):
     orders = _orders(world, n)
