@@ -649,11 +649,11 @@ def items_history_read(items: Sequence[OrderItem], *, routed_to: int | None = No
         ).order_by()
     rejected: dict[int, dict[int, date]] = defaultdict(dict)
     latest_choice: dict[int, object] = {}
-    for decision, item_id, facility_id, created_at in sorted(rows, key=lambda row: row[3]):
+    for decision, item_id, facility_id, created_at in sorted(rows, key=lambda row: row[3]):  # oldest first: the last wins
         if decision:
             latest_choice[item_id] = created_at
         else:
-            rejected[item_id].setdefault(facility_id, created_at.date())
+            rejected[item_id][facility_id] = created_at.date()  # the latest day the facility rejected it
     rejected_on, routed_at = {}, {}
     for item in items:
         merged = dict(rejected.get(item.split_from_id, {})) if item.split_from_id else {}

@@ -24,8 +24,9 @@ def _column_values(field, objs: list, *, add: bool) -> list:
 
 
 def _arrays(fields) -> str:
-    """``%s::integer[], %s::varchar(16)[], ...``: one array parameter per column (UNNEST)."""
-    return ", ".join(f"%s::{f.cast_db_type(connection)}[]" for f in fields)
+    """``%s::integer[], %s::varchar[], ...``: one array parameter per column (UNNEST). Without a length: a cast to
+    varchar(n) would cut a longer value silently, where the column itself refuses it (as Django's own UNNEST insert)."""
+    return ", ".join(f"%s::{f.cast_db_type(connection).split('(')[0]}[]" for f in fields)
 
 
 def _update_statements(model, objs: list, fields: list[str], batch_size: int) -> list[Statement]:

@@ -326,7 +326,10 @@ def today_panel(*, facility, counts: dict[str, int]) -> Today:
     # One query, three index probes: the earliest open item by (facility, status, order_placed_at), and today's moves by
     # (facility, status_changed_at).
     moved = Facility.objects.filter(pk=facility.pk).values(
-        oldest=Subquery(here.filter(status=Status.OPEN).order_by("order_placed_at").values("order_placed_at")[:1]),
+        oldest=Subquery(
+            here.filter(status=Status.OPEN, order_placed_at__isnull=False)  # NULLs sort first on SQLite, last on PostgreSQL
+            .order_by("order_placed_at").values("order_placed_at")[:1]
+        ),
         picked=_count(changed_today.filter(status=Status.IN_PROGRESS)),
         completed=_count(changed_today.filter(status=Status.COMPLETED)),
     ).get()

@@ -333,3 +333,37 @@ def test_orders_come_oldest_first_by_their_placed_at_even_after_it_changes(brook
     assert found(brooklyn, "") == ["#FIRST", "#SECOND"]
     assert list(dashboard_order_ids(facility=brooklyn, status="OPEN")[1:2]) == [second.pk]  # a page of one
     assert_search_texts_fresh()
+
+
+# -- an item's history -------------------------------------------------------------------------------------------------
+def test_history_names_the_latest_day_a_store_rejected_the_item_and_when_it_was_last_routed_there(brooklyn):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from fulfillment.models import Rejection
+    from fulfillment.selectors import items_history_read
+    from tests.support import assert_inventory_invariant
+
+    queens = FacilityFactory(code="QUEENS", latitude=40.72, longitude=-73.79)
+    tee = ProductFactory()
+    inventory_receive(facility=brooklyn, product=tee, quantity=5)
+    item = order("#H1", [(tee, 1)]).items.get()
+    assert item.facility == brooklyn
+    item_reject(facility=brooklyn, item_id=item.pk, reason_code="DAMAGED")  # parked (nowhere else has it)
+    inventory_receive(facility=queens, product=tee, quantity=1)
+    inventory_receive(facility=brooklyn, product=tee, quantity=1)
+    RoutingRule.objects.update(exclude_rejecting_facilities=False)  # let it go back to Brooklyn
+    items_route(item_ids=[item.pk])
+    item.refresh_from_db()
+    item_reject(facility=item.facility, item_id=item.pk, reason_code="DAMAGED")
+    now = timezone.now()
+    first, second = Rejection.objects.filter(order_item=item).order_by("pk")
+    Rejection.objects.filter(pk=first.pk).update(created_at=now - timedelta(days=5), facility=brooklyn)
+    Rejection.objects.filter(pk=second.pk).update(created_at=now - timedelta(days=1), facility=brooklyn)
+    item.refresh_from_db()
+    history = items_history_read([item], routed_to=brooklyn.pk)
+    assert history.rejected_on[item.pk] == {brooklyn.pk: (now - timedelta(days=1)).date()}  # the latest day, not the first
+    latest_to_brooklyn = RoutingDecision.objects.filter(order_item=item, chosen_facility=brooklyn).latest("created_at")
+    assert history.routed_at[item.pk] == latest_to_brooklyn.created_at
+    assert_inventory_invariant()
