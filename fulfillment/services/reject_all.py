@@ -104,14 +104,16 @@ def facility_reject_all(
                 rerouted.update({ids[code]: n for code, n in bulk_rejection.rerouted.items()})
         else:
             processed = 0
-            counts = items.aggregate(items=Count("pk"), orders=Count("order_id", distinct=True))
-            summary.items, summary.orders = counts["items"], counts["orders"]
-            if bulk_rejection is not None:  # the ids it sets out with, recorded by the database (never loaded here)
+            if bulk_rejection is None:
+                counts = items.aggregate(items=Count("pk"), orders=Count("order_id", distinct=True))
+                summary.items, summary.orders = counts["items"], counts["orders"]
+            else:  # the ids it sets out with and their counts, by the database in one statement (never loaded here)
                 bulk_rejection.started_at = set_out_at
-                _bulk_progress_save(
-                    bulk_rejection, total_items=summary.items, total_orders=summary.orders, started_at=set_out_at,
-                    item_ids=_ids_as_json(items),
+                _bulk_progress_save(bulk_rejection, started_at=set_out_at, **_work_list(items))
+                summary.items, summary.orders = BulkRejection.objects.values_list("total_items", "total_orders").get(
+                    pk=bulk_rejection.pk
                 )
+                bulk_rejection.total_items, bulk_rejection.total_orders = summary.items, summary.orders
         for batch in batches.keyset(items):
             with transaction.atomic():
                 locked = lock_items(batch)
@@ -164,12 +166,19 @@ def _bulk_progress_save(bulk_rejection: BulkRejection, **fields) -> None:
         raise BulkRejectionTakenOver(f"Reject All {bulk_rejection.pk}: attempt {bulk_rejection.attempts} no longer holds the job")
 
 
-def _ids_as_json(items) -> RawSQL:
-    """The pks of `items` as a JSON array in pk order, built by the database (PostgreSQL or SQLite) for an UPDATE."""
-    sql, params = items.order_by().values(work_id=F("pk")).query.sql_with_params()
+def _work_list(items) -> dict[str, RawSQL]:
+    """The fields of a job's work list, computed by the database in the UPDATE that records them (one snapshot, so the
+    counts are those of the list): `item_ids` (a JSON array in pk order), `total_items` and `total_orders`."""
+    sql, params = items.order_by().values(work_id=F("pk"), work_order=F("order_id")).query.sql_with_params()
     if connection.vendor == "postgresql":
-        return RawSQL(f"SELECT COALESCE(jsonb_agg(s.work_id ORDER BY s.work_id), '[]'::jsonb) FROM ({sql}) s", params)
-    return RawSQL(f"SELECT json_group_array(s.work_id) FROM (SELECT work_id FROM ({sql}) ORDER BY work_id) s", params)
+        ids = f"SELECT COALESCE(jsonb_agg(s.work_id ORDER BY s.work_id), '[]'::jsonb) FROM ({sql}) s"
+    else:
+        ids = f"SELECT json_group_array(s.work_id) FROM (SELECT work_id FROM ({sql}) ORDER BY work_id) s"
+    return {
+        "item_ids": RawSQL(ids, params),
+        "total_items": RawSQL(f"SELECT COUNT(*) FROM ({sql}) s", params),
+        "total_orders": RawSQL(f"SELECT COUNT(DISTINCT s.work_order) FROM ({sql}) s", params),
+    }
 
 
 def _rejected_by(bulk_rejection: BulkRejection, item_ids: Sequence[int]) -> set[int]:
