@@ -70,6 +70,24 @@ def test_keyset_drops_rows_that_left_and_never_goes_back(stores, small_batches):
     assert seen == [i.pk for i in items if i != items[4]]
 
 
+def test_keyset_among_the_callers_ids_reads_a_short_list_per_batch(stores, small_batches):
+    items = parked(7)
+    OrderItem.objects.filter(pk=items[1].pk).update(status="CANCELLED")
+    chosen = [i.pk for i in reversed(items)]  # in any order, as a user selected them
+    with CaptureQueriesContext(connection) as ctx:
+        seen = list(batches.keyset(OrderItem.objects.filter(status="UNROUTED"), among=chosen))
+    assert seen == [[items[0].pk, items[2].pk], [i.pk for i in items[3:6]], [items[6].pk]]
+    assert len(ctx.captured_queries) == 3
+    assert all(len(re.findall(r"\d+", q["sql"].split(" IN (")[1].split(")")[0])) <= BATCH for q in ctx.captured_queries)
+
+
+def test_routing_the_items_a_user_chose_routes_each_once(stores, small_batches):
+    items = parked(7)
+    summary = items_route(item_ids=[i.pk for i in items[:5]])
+    assert (summary.routed, summary.parked) == (0, 5)
+    assert [RoutingDecision.objects.filter(order_item=i, trigger="ROUTE_ORDERS").count() for i in items] == [1] * 5 + [0] * 2
+
+
 def test_route_orders_routes_each_parked_item_once_in_keyset_batches_with_a_total(stores, small_batches):
     brooklyn, manhattan, _ = stores
     items = parked(8)  # no stock: every batch parks its items again, behind the cursor
