@@ -53,12 +53,10 @@ def parked_items_cancel_stale(*, dry_run: bool = False, now: datetime | None = N
     limits = selectors.parked_limits()
     if limits.shortest is None:
         return []
-    candidates = list(
-        OrderItem.objects.filter(status=Status.UNROUTED, parked_since__lte=now - timedelta(days=limits.shortest))
-        .order_by("pk").values_list("pk", flat=True)
-    )
+    # keyset batches (one query each), never the list of ids: memory does not grow with the number of parked items
+    candidates = OrderItem.objects.filter(status=Status.UNROUTED, parked_since__lte=now - timedelta(days=limits.shortest))
     done: list[StaleParkedItem] = []
-    for batch in batches.chunks(candidates):
+    for batch in batches.keyset(candidates):
         if dry_run:
             items = list(OrderItem.objects.filter(pk__in=batch).select_related("order", "product").order_by("pk"))
             done += _due(items, limits, now)

@@ -9,8 +9,9 @@ from datetime import timedelta
 from functools import partial
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F, Q, Value
+from django.db import connection, transaction
+from django.db.models import Count, F, Q, Value
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.tasks import task
 from django.utils import timezone
@@ -80,13 +81,20 @@ def facility_reject_all(
             raise InvalidRequest(f"Unknown order(s): {', '.join(unknown)}.")
     summary = RejectAllSummary(dry_run=dry_run)
     rerouted: Counter[int] = Counter()
-    resumed = bulk_rejection is not None and bool(bulk_rejection.item_ids)
+    resumed = bulk_rejection is not None and bulk_rejection.total_items > 0  # it set out before (see below)
     with transaction.atomic() if dry_run else nullcontext():
         if stop_routing and facility.allows_routing:
             Facility.objects.filter(pk=facility.pk).update(allows_routing=False)
             facility.allows_routing = False
-        if resumed:  # the list it set out with, from after the last committed batch; the counters committed with it
-            item_ids = bulk_rejection.item_ids
+        # What it sets out to reject: the matching items as they were when it started (`set_out_at`; a job's
+        # started_at). Rather than a list of ids, the query itself: an item that moves or changes status gets a later
+        # status_changed_at, so the query drops it (skipped) and never takes in one that came here meanwhile. Read in
+        # keyset batches (batches.keyset): memory does not grow with the number of items.
+        set_out_at = (bulk_rejection.started_at if bulk_rejection is not None else None) or timezone.now()
+        items = items_for_reject_all(facility=facility, from_status=status, order_names=order_names).filter(
+            status_changed_at__lte=set_out_at
+        )
+        if resumed:  # goes on with what is left of it; the counters committed with the last batch
             processed = bulk_rejection.processed_items
             summary.items, summary.orders = bulk_rejection.total_items, bulk_rejection.total_orders
             summary.rejected, summary.parked = bulk_rejection.rejected_items, bulk_rejection.parked_items
@@ -95,18 +103,18 @@ def facility_reject_all(
                 ids = dict(Facility.objects.filter(code__in=list(bulk_rejection.rerouted)).values_list("code", "pk"))
                 rerouted.update({ids[code]: n for code, n in bulk_rejection.rerouted.items()})
         else:
-            item_ids = list(
-                items_for_reject_all(facility=facility, from_status=status, order_names=order_names).order_by("pk").values_list("pk", flat=True)
-            )
             processed = 0
-            summary.items = len(item_ids)
-            summary.orders = (
-                items_for_reject_all(facility=facility, from_status=status, order_names=order_names).values("order_id").distinct().count()
-                if item_ids else 0
-            )
-            if bulk_rejection is not None:
-                _bulk_progress_save(bulk_rejection, total_items=summary.items, total_orders=summary.orders, item_ids=item_ids)
-        for batch in batches.chunks(item_ids[processed:]):
+            if bulk_rejection is None:
+                counts = items.aggregate(items=Count("pk"), orders=Count("order_id", distinct=True))
+                summary.items, summary.orders = counts["items"], counts["orders"]
+            else:  # the ids it sets out with and their counts, by the database in one statement (never loaded here)
+                bulk_rejection.started_at = set_out_at
+                _bulk_progress_save(bulk_rejection, started_at=set_out_at, **_work_list(items))
+                summary.items, summary.orders = BulkRejection.objects.values_list("total_items", "total_orders").get(
+                    pk=bulk_rejection.pk
+                )
+                bulk_rejection.total_items, bulk_rejection.total_orders = summary.items, summary.orders
+        for batch in batches.keyset(items):
             with transaction.atomic():
                 locked = lock_items(batch)
                 # a batch re-run after a crash: what this job already rejected is neither rejected again nor skipped
@@ -131,6 +139,13 @@ def facility_reject_all(
                     )
             if progress is not None:
                 progress(processed, summary.items)
+        if processed < summary.items:  # the items that moved before their batch came: skipped, as those moved in one
+            summary.skipped += summary.items - processed
+            processed = summary.items
+            if bulk_rejection is not None:
+                _bulk_progress_save(bulk_rejection, processed_items=processed, skipped_items=summary.skipped)
+            if progress is not None:
+                progress(processed, summary.items)
         summary.rerouted = batches.counts_by_facility_code(rerouted)
         if dry_run:
             transaction.set_rollback(True)
@@ -149,6 +164,21 @@ def _bulk_progress_save(bulk_rejection: BulkRejection, **fields) -> None:
     updated = record.update(heartbeat_at=timezone.now(), **fields)
     if not updated:
         raise BulkRejectionTakenOver(f"Reject All {bulk_rejection.pk}: attempt {bulk_rejection.attempts} no longer holds the job")
+
+
+def _work_list(items) -> dict[str, RawSQL]:
+    """The fields of a job's work list, computed by the database in the UPDATE that records them (one snapshot, so the
+    counts are those of the list): `item_ids` (a JSON array in pk order), `total_items` and `total_orders`."""
+    sql, params = items.order_by().values(work_id=F("pk"), work_order=F("order_id")).query.sql_with_params()
+    if connection.vendor == "postgresql":
+        ids = f"SELECT COALESCE(jsonb_agg(s.work_id ORDER BY s.work_id), '[]'::jsonb) FROM ({sql}) s"
+    else:
+        ids = f"SELECT json_group_array(s.work_id) FROM (SELECT work_id FROM ({sql}) ORDER BY work_id) s"
+    return {
+        "item_ids": RawSQL(ids, params),
+        "total_items": RawSQL(f"SELECT COUNT(*) FROM ({sql}) s", params),
+        "total_orders": RawSQL(f"SELECT COUNT(DISTINCT s.work_order) FROM ({sql}) s", params),
+    }
 
 
 def _rejected_by(bulk_rejection: BulkRejection, item_ids: Sequence[int]) -> set[int]:
@@ -196,7 +226,7 @@ def bulk_rejection_execute(*, bulk_rejection_id: int) -> BulkRejection:
     attempt = bulk_rejection_claim(bulk_rejection_id=bulk_rejection_id)
     if not attempt:  # already running, done or failed
         return BulkRejection.objects.get(pk=bulk_rejection_id)
-    bulk = BulkRejection.objects.select_related("facility", "reason", "requested_by").get(pk=bulk_rejection_id)
+    bulk = BulkRejection.objects.select_related("facility", "reason", "requested_by").defer("item_ids").get(pk=bulk_rejection_id)
     mine = BulkRejection.objects.filter(pk=bulk.pk, state=BulkRejection.State.RUNNING, attempts=attempt)
     try:
         facility_reject_all(

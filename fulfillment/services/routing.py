@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Count, Max, Q
 from django.utils import timezone
 
 from inventory import effects
@@ -19,7 +19,7 @@ from routing.models import ParkedKind, RoutingDecision
 from routing.services import RoutingSession, decisions_record, routing_session_open
 
 from ..locks import lock_items
-from ..models import OrderItem
+from ..models import OrderItem, Rejection
 from ..selectors import items_history_read
 from . import batches
 from .reports import routed_units_add
@@ -208,18 +208,27 @@ def items_route(
     `progress(done, total)`, when given, is called after each batch."""
     items = OrderItem.objects.filter(status=Status.UNROUTED)
     if item_ids is not None:
-        items = items.filter(pk__in=list(item_ids))
+        item_ids = list(item_ids)
     if product_ids is not None:
         items = items.filter(product_id__in=list(product_ids))
-    if facility is not None:
-        items = items.filter(Q(rejections__facility=facility) | Q(order__pickup_facility=facility)).distinct()
-    ids = list(items.order_by("pk").values_list("pk", flat=True))
+    if facility is not None:  # a semi-join, not a join: no DISTINCT, so each keyset batch is an index range
+        rejected_here = Rejection.objects.filter(facility=facility).values("order_item_id")
+        items = items.filter(Q(pk__in=rejected_here) | Q(order__pickup_facility=facility))
+    # Keyset batches (batches.keyset), never the list of ids: memory stays flat in the number of parked items, and
+    # only moving forward (pk order) it routes no item twice, even one its own batch parked again. `item_ids` (the
+    # caller's list) are read a batch at a time among them, not with the whole list in every query. With `progress`
+    # (a command) one more query counts them and bounds the run to the items there at its start (pk <= the last one).
+    total = 0
+    if progress is not None:
+        started = (items if item_ids is None else items.filter(pk__in=item_ids)).aggregate(total=Count("pk"), last=Max("pk"))
+        total = started["total"]
+        items = items.filter(pk__lte=started["last"] or 0)
     summary = RouteSummary()
     rerouted: Counter[int] = Counter()
     done = 0
-    for batch in batches.chunks(ids):
+    for batch in batches.keyset(items, among=item_ids):
         if progress is not None and done:
-            progress(done, len(ids))
+            progress(done, max(total, done))
         done += len(batch)
         with transaction.atomic():
             locked = [i for i in lock_items(batch) if i.status == Status.UNROUTED]
@@ -233,7 +242,7 @@ def items_route(
                 else:
                     summary.parked += 1
     if progress is not None:
-        progress(len(ids), len(ids))
+        progress(max(total, done), max(total, done))
     summary.rerouted = batches.counts_by_facility_code(rerouted)
     return summary
 
