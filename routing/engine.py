@@ -198,9 +198,8 @@ class Router:
             ev.reason = "busy: another order was taking its units at that moment"
         elif routable <= 0:
             atp = level.available_to_promise if level else 0
-            ev.reason = f"ATP {atp}" if not self.held_back(facility, demand.product_id) or atp == 0 else (
-                f"ATP {atp}, all held as safety stock ({self.held_back(facility, demand.product_id)})"
-            )
+            held_back = self.held_back(facility, demand.product_id)
+            ev.reason = f"ATP {atp}, all held as safety stock ({held_back})" if held_back and atp else f"ATP {atp}"
         elif routable < demand.quantity and not rule.allow_split:
             ev.reason = f"routable ATP {routable} < {demand.quantity} needed"
         return ev

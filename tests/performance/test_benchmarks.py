@@ -30,7 +30,7 @@ from fulfillment.permissions import SESSION_KEY
 from inventory.models import Facility, InventoryLevel, Product
 from tests.performance.conftest import SETUP_NOTES, bench_database_url
 from tests.performance.helpers import Row, median, ms, p95, restored, timed
-from tests.support import assert_inventory_invariant
+from tests.support import assert_inventory_invariant, run_together
 
 pytestmark = pytest.mark.performance
 ROOT = Path(__file__).resolve().parents[2]
@@ -494,80 +494,50 @@ def test_rejections_csv_streamed(bench_db, results):
 
 
 # -- contention: one hot product vs spread products ----------------------------------------------------------------
+def _per_second(work) -> tuple[float, list]:
+    """Run the clients' work together (tests.support.run_together, a thread and connection each); (elapsed, results)."""
+    started = time.perf_counter()
+    results = run_together(work)
+    elapsed = time.perf_counter() - started
+    errors = [r for r in results if isinstance(r, Exception)]
+    assert not errors, errors
+    return elapsed, results
+
+
 def _orders_per_second(product_ids: list[int], *, clients: int = 8, per_client: int = 25, tag: str) -> tuple[float, int]:
     """`clients` threads each create `per_client` one-line orders (client i orders product_ids[i % len]); orders/s."""
-    import threading
-
-    from django.db import connection as thread_connection
-
-    barrier = threading.Barrier(clients)
-    errors: list[Exception] = []
-    placed = [0]
-    lock = threading.Lock()
     products = {p.pk: p for p in Product.objects.filter(pk__in=product_ids)}
 
-    def client(i: int):
-        try:
-            barrier.wait()
-            product = products[product_ids[i % len(product_ids)]]
-            for n in range(per_client):
-                order = services.order_create(
-                    name=f"#BENCH-C-{tag}-{i}-{n}", customer_name="Bench", shipping_method="STANDARD",
-                    ship_to_latitude=40.7 + i / 100, ship_to_longitude=-74.0, lines=[(product, 1)],
-                )
-                with lock:
-                    placed[0] += order.items.filter(status="OPEN").count()
-        except Exception as exc:  # reported by the assertion below
-            errors.append(exc)
-        finally:
-            thread_connection.close()
+    def client(i: int) -> int:
+        product, placed = products[product_ids[i % len(product_ids)]], 0
+        for n in range(per_client):
+            order = services.order_create(
+                name=f"#BENCH-C-{tag}-{i}-{n}", customer_name="Bench", shipping_method="STANDARD",
+                ship_to_latitude=40.7 + i / 100, ship_to_longitude=-74.0, lines=[(product, 1)],
+            )
+            placed += order.items.filter(status="OPEN").count()
+        return placed
 
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
-    started = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=300)
-    elapsed = time.perf_counter() - started
-    assert not errors, errors
-    return clients * per_client / elapsed, placed[0]
+    elapsed, placed = _per_second([lambda i=i: client(i) for i in range(clients)])
+    return clients * per_client / elapsed, sum(placed)
 
 
 def _rejections_per_second(tag: str, *, clients: int = 8) -> tuple[float, int]:
     """`clients` threads each reject, one by one, the open items of the orders client i created (`_orders_per_second`
     with this tag), each at the facility it is at: every rejection re-routes its item to another level of its product."""
-    import threading
-
-    from django.db import connection as thread_connection
-
     facilities = Facility.objects.in_bulk()
     mine = {
         i: list(OrderItem.objects.filter(order__name__startswith=f"#BENCH-C-{tag}-{i}-", status="OPEN").values_list("pk", "facility_id"))
         for i in range(clients)
     }
-    barrier = threading.Barrier(clients)
-    errors: list[Exception] = []
 
-    def client(i: int):
-        try:
-            barrier.wait()
-            for item_id, facility_id in mine[i]:
-                services.item_reject(facility=facilities[facility_id], item_id=item_id, reason_code="DAMAGED")
-        except Exception as exc:  # reported by the assertion below
-            errors.append(exc)
-        finally:
-            thread_connection.close()
+    def client(i: int) -> int:
+        for item_id, facility_id in mine[i]:
+            services.item_reject(facility=facilities[facility_id], item_id=item_id, reason_code="DAMAGED")
+        return len(mine[i])
 
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
-    started = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=300)
-    elapsed = time.perf_counter() - started
-    assert not errors, errors
-    done = sum(len(items) for items in mine.values())
-    return done / elapsed, done
+    elapsed, done = _per_second([lambda i=i: client(i) for i in range(clients)])
+    return sum(done) / elapsed, sum(done)
 
 
 def test_contention_hot_product_vs_spread(bench_db, results):
