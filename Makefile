@@ -36,8 +36,10 @@ test: install
 test-e2e: install
 	$(PY) -m pytest -m e2e tests/e2e $(PYTEST_ARGS)
 
+# Every benchmark at 100 facilities, then the routing rows (one rejection, Reject All, route_orders, rows read) at 1,000.
 bench: install
 	$(PY) -m pytest -m performance tests/performance -s $(PYTEST_ARGS)
+	BENCH_FACILITIES=1000 $(PY) -m pytest -m performance tests/performance -s -k "single_rejection or route_orders" $(PYTEST_ARGS)
 
 # Load and fault tests (tests/reliability): a throw-away PostgreSQL cluster, gunicorn, run_worker, locust for 60 s.
 soak: install

@@ -99,12 +99,17 @@ def rejection_effect_preview(*, quantity_on_hand: int, reserved: int, unsellable
     )
 
 
-def stock_snapshot_read(*, product_ids) -> StockSnapshot:
-    """Every level of these products as plain rows, read without locks (one query): what routing decides on."""
+def level_rows_read(product_ids) -> list[LevelRow]:
+    """Every level of these products as plain rows, read without locks (one query)."""
     rows = InventoryLevel.objects.filter(product_id__in=sorted(set(product_ids))).values_list(
         "pk", "facility_id", "product_id", "available_to_promise", "safety_stock"
     )
-    return StockSnapshot(LevelRow(*row) for row in rows)
+    return [LevelRow(*row) for row in rows]
+
+
+def stock_snapshot_read(*, product_ids) -> StockSnapshot:
+    """Every level of these products, read without locks: what routing decides on when it reads them all."""
+    return StockSnapshot(level_rows_read(product_ids))
 
 
 def level_get(*, facility_id: int, product_id: int) -> InventoryLevel | None:

@@ -20,6 +20,23 @@ class InventoryError(Exception):
         self.message = message
 
 
+@dataclass(frozen=True)
+class LevelRejection:
+    """A rejected item's units at the facility that rejected them: their reservation is released there and the
+    reason's inventory effect applied (InventoryBook.reject), on the locked level, in the placement's transaction."""
+
+    facility_id: int
+    product_id: int
+    quantity: int
+    effect: str
+    reason_code: str
+    reference: str
+
+    @property
+    def level_key(self) -> tuple[int, int]:
+        return (self.facility_id, self.product_id)
+
+
 @dataclass
 class InventoryBook:
     """The locked levels of some products for one transaction.

@@ -52,7 +52,7 @@ class RoutingRuleAdmin(admin.ModelAdmin):
 
 def candidates_table(decision: RoutingDecision):
     """The decision's candidates as an HTML table: facility, distance, routable ATP, chosen, reason."""
-    candidates = decision.candidates or []
+    candidates = decision.candidate_rows
     if not candidates:
         return "No facility was considered."
 
@@ -132,4 +132,5 @@ class FacilityDailyLoadAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ("facility",)
     ordering = ("-day", "facility__code")
     readonly_fields = ("facility", "day", "routed_lines")
+
 

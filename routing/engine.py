@@ -5,8 +5,6 @@ the allocations, the rule that placed it, and every candidate facility with the 
 """
 
 import math
-import re
-from functools import lru_cache
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -18,6 +16,8 @@ from django.utils import timezone
 from inventory import effects
 from inventory.models import Facility
 
+from . import explain
+from .explain import day_month, km_beyond  # noqa: F401  (the engine's words, re-exported for its callers)
 from .models import ParkedKind, RoutingDecision, RoutingRule, ShippingMethod
 
 EARTH_RADIUS_KM = 6371.0088
@@ -26,7 +26,7 @@ PARKED_PICKUP_REJECTED = "Parked for the operations team: the customer's pickup 
 PARKED_NO_FACILITY = "Parked: no facility can take the whole line"
 PARKED_NO_RULE = "Parked: no active routing rule applies"
 LISTED_CANDIDATES = 12  # candidates explained one by one per decision; farther ordinary ones are counted by reason
-_REASON_SHAPE = re.compile(r"\d[\d.,]*")
+ALWAYS_LISTED = {explain.CHOSEN, explain.REJECTED_BEFORE, explain.JUST_REJECTED}  # listed however far
 LISTED_WITHOUT_STOCK_RECORD = 12  # facilities with no stock record of the product are listed up to this many, then counted
 
 
@@ -83,19 +83,33 @@ def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
 
 
-def day_month(day: date) -> str:
-    """'27 Nov' (portable: no platform-specific strftime flags)."""
-    return f"{day.day} {day:%b}"
+class Undecidable(Exception):
+    """The candidates the database returned cannot prove this decision (the batch's earlier items took units from the
+    best of them, and a facility it did not return might now rank first): decide the item on every level of its product."""
 
 
-def km_beyond(distance: float, limit: int) -> str:
-    """The distance as shown next to a limit it exceeds: whole km, with decimals only when rounding would hide the excess
-    (50.3 km over a 50 km limit reads "50.3 km > 50 km", never "50 km > 50 km")."""
-    for decimals in (0, 1, 2):
-        shown = f"{distance:.{decimals}f}"
-        if float(shown) > limit:
-            return shown
-    return f"{distance:.3f}"
+@dataclass
+class CandidateSet:
+    """What the candidate query (routing/candidates.py) returned for one demand under one rule, when it did not return
+    every level of the product.
+
+    `facility_ids`: the facilities whose levels it returned (their rows are in the router's stock): the best K of each
+    ranked set, the nearest LISTED_CANDIDATES, and those the item names (pickup store, rejecting stores).
+    `cut`: per ranked set ("eligible"; for split rules also "whole", the facilities with the whole line) that had more
+    than K members, its returned members as (facility id, routable ATP when read); None when all were returned.
+    `groups`: the levels it did not return, counted by reason code: {"code", "count", "min_km", "max_km", "routable_atp"}.
+    `level_count`: the product's levels in all.
+    """
+
+    facility_ids: list[int]
+    cut: dict[str, list[tuple[int, int]] | None]
+    groups: list[dict]
+    level_count: int
+
+
+class CandidateSource(Protocol):
+    def get(self, rule: RoutingRule, demand: Demand) -> CandidateSet | None:
+        """The rule's candidates for the demand; None when the router's stock holds every level of its product."""
 
 
 @dataclass
@@ -103,7 +117,8 @@ class _Evaluation:
     facility: Facility
     distance: float
     routable: int
-    reason: str | None  # None = eligible
+    code: str | None  # None = eligible; else an explain code
+    n: dict = field(default_factory=dict)  # the numbers its reason needs
 
 
 class Router:
@@ -115,12 +130,15 @@ class Router:
         group_members: Mapping[int, set[int]],
         stock: "Stock",
         daily_loads: dict[int, int],
+        candidates: CandidateSource | None = None,
+        facility_by_id: Mapping[int, Facility] | None = None,
     ):
         self.facilities = facilities
-        self.facility_by_id = {f.id: f for f in facilities}
+        self.facility_by_id = facility_by_id if facility_by_id is not None else {f.id: f for f in facilities}
         self.rules = [r for r in rules if r.is_active]
         self.group_members = group_members
         self.stock = stock
+        self.candidates = candidates
         self.daily_loads = daily_loads  # facility id -> lines routed today (only facilities with a daily limit)
         self.routed_today: dict[int, int] = {}
         self._distances: dict[tuple[float, float, int], float] = {}
@@ -151,8 +169,16 @@ class Router:
             held_back=effects.held_back(level_safety_stock=level.safety_stock, facility_safety_stock=facility.safety_stock),
         )
 
-    def _load_today(self, facility: Facility) -> int:
+    def load_today(self, facility: Facility) -> int:
         return self.daily_loads.get(facility.id, 0) + self.routed_today.get(facility.id, 0)
+
+    def over_daily_limit(self) -> list[int]:
+        """Facilities whose day's load has reached their daily order limit (as this router counts it now)."""
+        return [
+            fid for fid in self.daily_loads.keys() | self.routed_today.keys()
+            if (f := self.facility_by_id.get(fid)) is not None and f.daily_order_limit is not None
+            and self.load_today(f) >= f.daily_order_limit
+        ]
 
     def _candidate_facilities(self, demand: Demand) -> tuple[list[Facility], int]:
         """Facilities to evaluate and explain: those stocking the product, the pickup store, the rejecting one.
@@ -171,37 +197,48 @@ class Router:
                 unlisted += 1
         return listed, unlisted
 
+    def _returned_facilities(self, demand: Demand, candidates: CandidateSet) -> tuple[list[Facility], int]:
+        """Facilities to evaluate when the database chose the candidates: those it returned and the item's special
+        ones; the facilities with no stock record are counted."""
+        ids = dict.fromkeys(candidates.facility_ids)
+        without_level = 0
+        for fid in (demand.pickup_facility_id, demand.just_rejected_facility_id):
+            if fid is not None and fid not in ids and fid in self.facility_by_id:
+                ids[fid] = None
+                without_level += self.stock.level(fid, demand.product_id) is None
+        listed = [self.facility_by_id[fid] for fid in ids if fid in self.facility_by_id]
+        return listed, max(0, len(self.facilities) - candidates.level_count - without_level)
+
     def _evaluate(self, demand: Demand, facility: Facility, rule: RoutingRule) -> _Evaluation:
         distance = self._distance(demand, facility)
         level = self.stock.level(facility.id, demand.product_id)
         routable = 0 if level is None else self._routable(level, facility)
         ev = _Evaluation(facility, distance, routable, None)
         if facility.id == demand.just_rejected_facility_id:
-            ev.reason = "rejected this item just now"
+            ev.code = explain.JUST_REJECTED
         elif demand.shipping_method == ShippingMethod.STORE_PICKUP and facility.id != demand.pickup_facility_id:
-            ev.reason = "not the customer's pickup store"
+            ev.code = explain.NOT_PICKUP_STORE
         elif rule.exclude_rejecting_facilities and facility.id in demand.rejected_on:
-            ev.reason = f"rejected this item on {day_month(demand.rejected_on[facility.id])}"
+            ev.code, ev.n = explain.REJECTED_BEFORE, {"day": demand.rejected_on[facility.id].isoformat()}
         elif not facility.is_active:
-            ev.reason = "facility inactive"
+            ev.code = explain.INACTIVE
         elif not facility.allows_routing:
-            ev.reason = "not accepting routed orders"
+            ev.code = explain.NOT_ROUTING
         elif rule.facility_kind and facility.kind != rule.facility_kind:
-            ev.reason = f"{facility.get_kind_display().lower()}; rule takes {rule.get_facility_kind_display().lower()}s only"
+            ev.code, ev.n = explain.WRONG_KIND, {"kind": facility.kind, "wanted": rule.facility_kind}
         elif rule.facility_group_id and facility.id not in self.group_members.get(rule.facility_group_id, set()):
-            ev.reason = f"not in group {rule.facility_group.name}"
+            ev.code, ev.n = explain.NOT_IN_GROUP, {"group": rule.facility_group.name}
         elif rule.max_distance_km is not None and distance > rule.max_distance_km:
-            ev.reason = f"{km_beyond(distance, rule.max_distance_km)} km > {rule.max_distance_km} km"
-        elif facility.daily_order_limit is not None and self._load_today(facility) >= facility.daily_order_limit:
-            ev.reason = f"over daily limit ({self._load_today(facility)}/{facility.daily_order_limit} lines today)"
+            ev.code, ev.n = explain.TOO_FAR, {"km": distance, "limit": rule.max_distance_km}
+        elif facility.daily_order_limit is not None and self.load_today(facility) >= facility.daily_order_limit:
+            ev.code, ev.n = explain.OVER_DAILY_LIMIT, {"load": self.load_today(facility), "limit": facility.daily_order_limit}
         elif getattr(level, "busy", False):
-            ev.reason = "busy: another order was taking its units at that moment"
+            ev.code = explain.BUSY
         elif routable <= 0:
-            atp = level.available_to_promise if level else 0
-            held_back = self.held_back(facility, demand.product_id)
-            ev.reason = f"ATP {atp}, all held as safety stock ({held_back})" if held_back and atp else f"ATP {atp}"
+            ev.code = explain.NO_ATP
+            ev.n = {"atp": level.available_to_promise if level else 0, "held_back": self.held_back(facility, demand.product_id)}
         elif routable < demand.quantity and not rule.allow_split:
-            ev.reason = f"routable ATP {routable} < {demand.quantity} needed"
+            ev.code, ev.n = explain.TOO_FEW, {"routable": routable, "needed": demand.quantity}
         return ev
 
     @staticmethod
@@ -213,92 +250,126 @@ class Router:
         return lambda ev: (round(ev.distance, 3), ev.facility.priority, ev.facility.code)
 
     @staticmethod
-    def _lost_to(rule: RoutingRule, ev: _Evaluation, winner: _Evaluation, whole_line: int | None = None) -> str:
+    def _lost_to(rule: RoutingRule, ev: _Evaluation, winner: _Evaluation, whole_line: int | None = None) -> tuple[str, dict]:
+        w = winner.facility.code
         if whole_line is not None and ev.routable < whole_line:  # a split rule passed over it for a whole-line facility
-            return f"routable ATP {ev.routable} < {whole_line} needed; {winner.facility.code} has the whole line"
+            return explain.LOST_WHOLE_LINE, {"routable": ev.routable, "needed": whole_line, "winner": w}
         if rule.sort == RoutingRule.Sort.INVENTORY_BALANCE and ev.routable != winner.routable:
-            return f"less routable ATP than {winner.facility.code} ({ev.routable} vs {winner.routable})"
+            return explain.LOST_BALANCE, {"routable": ev.routable, "winner": w, "winner_routable": winner.routable}
         if rule.sort == RoutingRule.Sort.PRIORITY and ev.facility.priority != winner.facility.priority:
-            return f"lower priority than {winner.facility.code} ({ev.facility.priority} vs {winner.facility.priority})"
+            return explain.LOST_PRIORITY, {"priority": ev.facility.priority, "winner": w,
+                                           "winner_priority": winner.facility.priority}
         if round(ev.distance, 3) != round(winner.distance, 3):
-            return f"farther than {winner.facility.code} ({ev.distance:.1f} km vs {winner.distance:.1f} km)"
-        return f"tie broken in favour of {winner.facility.code} (priority, then code)"
+            return explain.LOST_DISTANCE, {"km": round(ev.distance, 1), "winner": w, "winner_km": round(winner.distance, 1)}
+        return explain.LOST_TIE, {"winner": w}
 
-    def _explain(self, evaluations: list[_Evaluation], rule: RoutingRule | None, chosen: dict[int, int], winner, unlisted: int):
-        """One row per candidate. Past LISTED_CANDIDATES, the farther ordinary candidates are counted, grouped by reason.
+    def _final_code(self, ev: _Evaluation, rule, chosen: dict[int, int], winner, whole_line) -> tuple[str, dict]:
+        fid = ev.facility.id
+        if fid in chosen:
+            return explain.CHOSEN, {"quantity": chosen[fid]}
+        if ev.code is not None:
+            return ev.code, ev.n
+        if winner is not None and len(chosen) > 1:  # a split: the parts before it covered the line
+            return explain.NOT_NEEDED, {"covered": [self.facility_by_id[f].code for f in chosen]}
+        if winner is not None:
+            return self._lost_to(rule, ev, winner, whole_line)
+        return explain.NOT_PLACED, {}
+
+    @staticmethod
+    def _group_numbers(code: str, rule: RoutingRule | None, demand: Demand, winner) -> dict:
+        """The numbers a group's reason shows (explain.group_text): the same for every member."""
+        if code == explain.TOO_FAR and rule is not None:
+            return {"limit": rule.max_distance_km}
+        if code == explain.TOO_FEW:
+            return {"needed": demand.quantity}
+        if code == explain.WRONG_KIND and rule is not None:
+            return {"wanted": rule.facility_kind}
+        if code == explain.NOT_IN_GROUP and rule is not None and rule.facility_group_id:
+            return {"group": rule.facility_group.name}
+        if code.startswith("LOST_") and winner is not None:
+            return {"winner": winner.facility.code}
+        if code == explain.NOT_NEEDED and winner is not None:
+            return {"covered": []}
+        return {}
+
+    def _eligible_group_code(self, rule, chosen, winner) -> str:
+        """What the eligible facilities the database counted (not returned) lost to, once the winner is known."""
+        if winner is None:
+            return explain.NOT_PLACED
+        if len(chosen) > 1:
+            return explain.NOT_NEEDED
+        return {RoutingRule.Sort.INVENTORY_BALANCE: explain.LOST_BALANCE,
+                RoutingRule.Sort.PRIORITY: explain.LOST_PRIORITY}.get(rule.sort, explain.LOST_DISTANCE)
+
+    def _explain(self, demand: Demand, evaluations: list[_Evaluation], rule: RoutingRule | None, chosen: dict[int, int],
+                 winner, unlisted: int, counted: list[dict]) -> list[dict]:
+        """Facts, one row per listed candidate; past LISTED_CANDIDATES the farther ordinary ones are counted by reason.
 
         Always listed one by one: the chosen facilities, facilities that rejected the item, and the nearest others up to
-        LISTED_CANDIDATES. The rest (large chains) become one row per kind of reason ("34 facilities, 57-1,650 km:
-        farther than BROOKLYN ..."), so every facility is still accounted for while a decision stays small.
+        LISTED_CANDIDATES. The rest (large chains) become one row per reason code with its count and distance range,
+        merged with the levels the database counted without returning them (`counted`), so every facility is still
+        accounted for while a decision stays small. Sentences are made when shown (routing/explain.py).
         """
         whole_line = next(iter(chosen.values())) if len(chosen) == 1 else None
         rule_name = rule.name if rule else ""
-        listed, rest = [], []
-        for ev in sorted(evaluations, key=lambda e: e.distance) if len(evaluations) > LISTED_CANDIDATES else evaluations:
-            fid = ev.facility.id
-            if fid in chosen:
-                reason = f"chosen: {chosen[fid]} unit(s)"
-            elif ev.reason is not None:
-                reason = ev.reason
-            elif winner is not None and len(chosen) > 1:  # a split: the parts before it covered the line
-                covered = ", ".join(self.facility_by_id[f].code for f in chosen)
-                reason = f"not needed: {covered} covered the line"
-            elif winner is not None:
-                reason = self._lost_to(rule, ev, winner, whole_line)
+        listed, groups = [], {}
+        ordered = sorted(evaluations, key=lambda e: e.distance) if len(evaluations) > LISTED_CANDIDATES or counted \
+            else evaluations
+        for ev in ordered:
+            code, n = self._final_code(ev, rule, chosen, winner, whole_line)
+            distance = round(ev.distance, 1)
+            if code in ALWAYS_LISTED or len(listed) < LISTED_CANDIDATES:
+                listed.append({
+                    "facility": ev.facility.code, "name": ev.facility.name, "distance_km": distance,
+                    "routable_atp": ev.routable, "chosen": code == explain.CHOSEN, "code": code, "n": n, "rule": rule_name,
+                })
             else:
-                reason = "eligible, but no rule placed the whole line"
-            row = {
-                "facility": ev.facility.code,
-                "name": ev.facility.name,
-                "distance_km": round(ev.distance, 1),
-                "routable_atp": ev.routable,
-                "chosen": fid in chosen,
-                "reason": reason,
-                "rule": rule_name,
-            }
-            special = fid in chosen or reason.startswith("rejected this item")
-            (listed if special or len(listed) < LISTED_CANDIDATES else rest).append(row)
-        groups: dict[str, list[dict]] = {}
-        for row in rest:
-            groups.setdefault(_reason_shape(row["reason"].split(" (")[0]), []).append(row)
-        for members in groups.values():
-            nearest, farthest = members[0], members[-1]
-            listed.append(
-                {
-                    "facility": "",
-                    "name": f"{len(members)} more facilit{'y' if len(members) == 1 else 'ies'} "
-                    f"({nearest['distance_km']:,.0f}-{farthest['distance_km']:,.0f} km)",
-                    "distance_km": nearest["distance_km"],
-                    "routable_atp": max(m["routable_atp"] for m in members),
-                    "chosen": False,
-                    "reason": _group_reason(members),
-                    "rule": rule_name,
-                }
-            )
+                _group_add(groups, code, 1, distance, distance, ev.routable)
+        for group in counted:
+            code = group["code"]
+            if code == explain.ELIGIBLE:
+                code = self._eligible_group_code(rule, chosen, winner)
+            _group_add(groups, code, group["count"], group["min_km"], group["max_km"], group["routable_atp"])
+        for code, g in sorted(groups.items(), key=lambda kv: kv[1]["min_km"]):
+            n = self._group_numbers(code, rule, demand, winner)
+            if code == explain.NOT_NEEDED:
+                n = {"covered": [self.facility_by_id[f].code for f in chosen]}
+            listed.append({"group": code, "count": g["count"], "min_km": round(g["min_km"], 1),
+                           "max_km": round(g["max_km"], 1), "routable_atp": g["routable_atp"], "n": n, "rule": rule_name})
         if unlisted:
-            listed.append(
-                {"facility": "", "name": f"{unlisted} other facilities", "distance_km": None, "routable_atp": 0,
-                 "chosen": False, "reason": "no stock record of this product", "rule": rule_name}
-            )
+            listed.append({"group": explain.NO_STOCK_RECORD, "count": unlisted, "min_km": None, "max_km": None,
+                           "routable_atp": 0, "n": {}, "rule": rule_name})
         return listed
 
     # -- routing -------------------------------------------------------------------------------------------------
     def route(self, demand: Demand) -> Plan:
-        plan = self._route(demand)
+        """Decide one demand. With a candidate source, on the candidates the database chose; when they cannot prove
+        the decision, on every level of the product (the stock reads them)."""
+        try:
+            plan = self._route(demand, bounded=self.candidates is not None)
+        except Undecidable:
+            plan = self._route(demand, bounded=False)
         plan.facility_by_id = self.facility_by_id
         return plan
 
-    def _route(self, demand: Demand) -> Plan:
+    def _route(self, demand: Demand, *, bounded: bool) -> Plan:
         rules = [r for r in self.rules if not r.shipping_methods or demand.shipping_method in r.shipping_methods]
         if not rules:
             return Plan(demand, [], None, f"{PARKED_NO_RULE} to {demand.shipping_method} orders.", [], ParkedKind.NO_RULE)
-        listed, unlisted = self._candidate_facilities(demand)
-        last_evaluations: list[_Evaluation] = []
-        last_rule = None
+        last = ([], None, 0, [])
         for rule in rules:
+            candidates = self.candidates.get(rule, demand) if bounded else None
+            if candidates is None:
+                listed, unlisted = self._candidate_facilities(demand)
+                counted = []
+            else:
+                listed, unlisted = self._returned_facilities(demand, candidates)
+                counted = candidates.groups
             evaluations = [self._evaluate(demand, f, rule) for f in listed]
-            eligible = sorted((ev for ev in evaluations if ev.reason is None), key=self._sort_key(rule))
+            eligible = sorted((ev for ev in evaluations if ev.code is None), key=self._sort_key(rule))
             allocations = self._allocate(demand, rule, eligible)
+            if candidates is not None and not self._proven(demand, rule, candidates, eligible, allocations):
+                raise Undecidable
             if allocations:
                 for facility_id, qty in allocations:
                     facility = self.facility_by_id[facility_id]
@@ -316,10 +387,43 @@ class Router:
                     f"{'Split across' if len(allocations) > 1 else 'Routed to'} {names} by rule “{rule.name}”: "
                     f"{self._why(rule, winner, split=len(allocations) > 1)}."
                 )
-                return Plan(demand, allocations, rule, summary[:300], self._explain(evaluations, rule, chosen, winner, unlisted))
-            last_evaluations, last_rule = evaluations, rule
+                return Plan(demand, allocations, rule, summary[:300],
+                            self._explain(demand, evaluations, rule, chosen, winner, unlisted, counted))
+            last = (evaluations, rule, unlisted, counted)
         kind, summary = self._parked_summary(demand, rules)
-        return Plan(demand, [], None, summary[:300], self._explain(last_evaluations, last_rule, {}, None, unlisted), kind)
+        evaluations, rule, unlisted, counted = last
+        return Plan(demand, [], None, summary[:300], self._explain(demand, evaluations, rule, {}, None, unlisted, counted), kind)
+
+    def _proven(self, demand: Demand, rule: RoutingRule, candidates: CandidateSet, eligible: list[_Evaluation],
+                allocations: list[tuple[int, int]]) -> bool:
+        """Whether a decision made on the returned candidates is the one every level would give.
+
+        A facility not returned ranked after the last returned member of its set (the cut) when read; the batch's
+        earlier items only take units, so it can only have fallen since. A choice that ranks no later than the cut
+        is therefore the first of all; a set returned whole (no cut) holds every facility that could be chosen."""
+        key = self._sort_key(rule)
+
+        def cut_key(name):
+            rows = candidates.cut.get(name)
+            if rows is None:
+                return None
+            return max(key(_Evaluation(self.facility_by_id[f], self._distance(demand, self.facility_by_id[f]), r, None))
+                       for f, r in rows)
+
+        if not rule.allow_split:
+            cut = cut_key("eligible")
+            return cut is None or (bool(allocations) and key(eligible[0]) <= cut)
+        whole = [ev for ev in eligible if ev.routable >= demand.quantity]
+        whole_cut = cut_key("whole")
+        if whole:
+            return whole_cut is None or key(whole[0]) <= whole_cut
+        if whole_cut is not None:
+            return False
+        cut = cut_key("eligible")
+        if cut is None:
+            return True
+        used = {f for f, _ in allocations}
+        return bool(allocations) and all(key(ev) <= cut for ev in eligible if ev.facility.id in used)
 
     @staticmethod
     def _allocate(demand: Demand, rule: RoutingRule, eligible: list[_Evaluation]) -> list[tuple[int, int]]:
@@ -359,18 +463,14 @@ class Router:
         return ParkedKind.NO_FACILITY, f"{PARKED_NO_FACILITY} under the rules tried ({tried})."
 
 
-@lru_cache(maxsize=4096)
-def _reason_shape(reason: str) -> str:
-    """What counted candidates are grouped by: the reason with its numbers blanked ("ATP #", "farther than V#")."""
-    return _REASON_SHAPE.sub("#", reason)
-
-
-def _group_reason(members: list[dict]) -> str:
-    """The reason a group of counted candidates shares: plainly when it is the same for all, else the nearest one's."""
-    bases = {m["reason"].split(" (")[0] for m in members}
-    if len(bases) == 1:
-        return bases.pop()
-    return f"{members[0]['reason']} (the nearest of them)"
+def _group_add(groups: dict, code: str, count: int, min_km: float, max_km: float, routable: int) -> None:
+    g = groups.get(code)
+    if g is None:
+        groups[code] = {"count": count, "min_km": min_km, "max_km": max_km, "routable_atp": routable}
+    else:
+        g["count"] += count
+        g["min_km"], g["max_km"] = min(g["min_km"], min_km), max(g["max_km"], max_km)
+        g["routable_atp"] = max(g["routable_atp"], routable)
 
 
 def facility_local_date(facility: Facility) -> date:

@@ -87,7 +87,9 @@ class RoutingDecision(models.Model):
     candidates = models.JSONField(
         default=list,
         blank=True,
-        help_text='Every candidate: [{"facility": code, "name", "distance_km", "routable_atp", "chosen", "reason", "rule"}]',
+        help_text='Facts, not sentences: per listed candidate {"facility": code, "name", "distance_km", "routable_atp", '
+        '"chosen", "code", "n": numbers, "rule"}; per group {"group": code, "count", "min_km", "max_km", "routable_atp", '
+        '"n", "rule"} (routing/explain.py makes the sentences).',
     )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
@@ -104,6 +106,13 @@ class RoutingDecision(models.Model):
     def __str__(self) -> str:
         return f"{self.get_outcome_display()}: {self.summary}"
 
+    @property
+    def candidate_rows(self) -> list[dict]:
+        """The Why-here table: the stored facts made into rows with their sentences (routing/explain.py)."""
+        from .explain import candidate_rows
+
+        return candidate_rows(self.candidates)
+
 
 class FacilityDailyLoad(models.Model):
     """How many order lines were routed to a facility on a (facility-local) day: the daily order limit counts these."""
@@ -117,3 +126,14 @@ class FacilityDailyLoad(models.Model):
 
     def __str__(self) -> str:
         return f"{self.facility_id} {self.day}: {self.routed_lines}"
+
+
+class RoutingConfigVersion(models.Model):
+    """One row whose `version` changes (database triggers, migration routing/0005) with every change to what routing
+    decides by: facilities, facility groups and their members, routing rules. A process keeps that configuration in
+    memory while the version it read it at is current (routing/selectors.py: routing_config)."""
+
+    version = models.CharField(max_length=32)
+
+    def __str__(self) -> str:
+        return self.version

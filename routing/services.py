@@ -4,11 +4,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from inventory.bulk import Writes
+from django.db import connection
 
+from inventory.bulk import Writes
+from inventory.stock import StockSnapshot
+
+from .candidates import BatchCandidates
 from .engine import Demand, Plan, Router, facility_local_date
 from .models import FacilityDailyLoad, RoutingDecision
-from .selectors import daily_loads_read, facilities_for_routing, group_members_for, rules_active
+from .selectors import daily_loads_read, routing_config
 
 __all__ = ["Demand", "Plan", "RoutingSession", "routing_session_open", "decisions_record"]
 
@@ -22,6 +26,21 @@ class RoutingSession:
 
     def route(self, demand: Demand) -> Plan:
         return self.router.route(demand)
+
+    def route_all(self, demands: list[Demand]) -> list[Plan]:
+        """Decide the demands in order, each on the stock as the earlier ones left it. On PostgreSQL, over a stock that
+        is filled as routing goes (`StockSnapshot(loader=...)`), the database chooses each demand's candidates
+        (routing/candidates.py), one query per rule tried; elsewhere the router reads every level of their products."""
+        stock = self.router.stock
+        if isinstance(stock, StockSnapshot) and not stock.holds_every_product:
+            if connection.vendor == "postgresql":
+                self.router.candidates = BatchCandidates(router=self.router, stock=stock, demands=demands)
+            else:
+                stock.load({demand.product_id for demand in demands})
+        try:
+            return [self.router.route(demand) for demand in demands]
+        finally:
+            self.router.candidates = None
 
     def decide_again_on(self, stock) -> None:
         """Decide the next demands on fresh numbers (after a lost claim)."""
@@ -43,15 +62,15 @@ class RoutingSession:
 
 
 def routing_session_open(*, stock) -> RoutingSession:
-    """A router over `stock` (a StockSnapshot read without locks, or a locked InventoryBook). A constant number of
-    queries, whatever the facility count; nothing is locked."""
-    facilities = facilities_for_routing()
-    rules = rules_active()
-    limited = {f.pk: facility_local_date(f) for f in facilities if f.daily_order_limit is not None}
+    """A router over `stock` (a StockSnapshot read without locks, or a locked InventoryBook). One query when the routing
+    configuration is unchanged (routing_config) and one more when facilities have daily limits; nothing is locked."""
+    config = routing_config()
+    limited = {f.pk: facility_local_date(f) for f in config.facilities if f.daily_order_limit is not None}
     router = Router(
-        facilities=facilities,
-        rules=rules,
-        group_members=group_members_for(rules),
+        facilities=config.facilities,
+        facility_by_id=config.facility_by_id,
+        rules=config.rules,
+        group_members=config.group_members,
         stock=stock,
         daily_loads=daily_loads_read(facility_days=limited),
     )

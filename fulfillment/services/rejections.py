@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from inventory.bulk import Writes
 from inventory.models import Facility
-from inventory.services import InventoryBook
+from inventory.services import LevelRejection
 from routing.engine import Plan
 from routing.models import RoutingDecision
 
@@ -75,17 +75,17 @@ def rejections_apply(
             rejected_items.append(item)
     history = items_history_read(rejected_items, routed_to=facility.pk)  # before the re-routing's decisions
 
-    def release_and_apply_reasons(book: InventoryBook) -> None:
-        for req, item in zip(requests, rejected_items):
-            book.reject(
-                facility.pk, item.product_id, item.quantity, effect=req.reason.inventory_effect,
-                reason_code=req.reason.code, reference=f"{item.order.name} item {item.pk}",
-            )
-
     writes = Writes()
-    plans = items_place(
+    plans = items_place(  # decides where each goes, releases the units here with the reason's effect, claims there
         items=rejected_items, trigger=RoutingDecision.Trigger.REJECTION, user=user, just_rejected=facility.pk,
-        lock_also={(facility.pk, item.product_id) for item in rejected_items}, before_claims=release_and_apply_reasons,
+        rejections=[
+            LevelRejection(
+                facility_id=facility.pk, product_id=item.product_id, quantity=item.quantity,
+                effect=req.reason.inventory_effect, reason_code=req.reason.code,
+                reference=f"{item.order.name} item {item.pk}",
+            )
+            for req, item in zip(requests, rejected_items)
+        ],
         history=history.rejected_on, writes=writes,
     )
     rejections = [

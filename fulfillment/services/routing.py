@@ -12,8 +12,10 @@ from django.utils import timezone
 from inventory import effects
 from inventory.bulk import Writes
 from inventory.models import Facility, Product
-from inventory.selectors import stock_snapshot_read
-from inventory.services import InventoryBook, inventory_book_lock, inventory_count_set, inventory_receive, levels_ensure
+from inventory.selectors import level_rows_read, stock_snapshot_read
+from inventory.stock import StockSnapshot
+from inventory.services import InventoryBook, LevelRejection, inventory_book_lock, inventory_count_set, inventory_receive, levels_ensure
+from routing import explain
 from routing.engine import Demand, Plan
 from routing.models import ParkedKind, RoutingDecision
 from routing.services import RoutingSession, decisions_record, routing_session_open
@@ -63,17 +65,19 @@ def items_place(
     trigger: str,
     user=None,
     just_rejected: int | None = None,
-    lock_also: Iterable[tuple[int, int]] = (),
-    before_claims: Callable[[InventoryBook], None] | None = None,
+    rejections: Sequence[LevelRejection] = (),
     history: dict[int, dict[int, date]] | None = None,
     writes: Writes | None = None,
 ) -> list[Plan]:
-    """Route locked items by the rules — read, decide, claim — and write the outcome.
+    """Route locked items by the rules — read, decide, claim — and write the outcome. Runs inside the caller's
+    transaction (the items' locks are held until it commits).
 
-    1. Read the levels of their products without locks (plain rows) and decide every item on them in memory.
-    2. Lock only the levels that change, in one pk-ordered statement: those chosen for the items, and `lock_also`
-       (the levels a rejection changes; created when missing). `before_claims(book)` then changes those (release and
-       reason effect) before anything is claimed.
+    1. Read and decide: the routing engine decides every item on levels read without locks (on PostgreSQL, the
+       candidates the database chooses per rule; else every level of the items' products), lowering ATP in memory as
+       the batch's items take units.
+    2. Lock only the levels that change, in one pk-ordered statement: those chosen for the items and those of
+       `rejections` (the rejecting facility's levels; created when missing). On them each rejection's reservation is
+       released and its reason's effect applied (`InventoryBook.reject`), before anything is claimed.
     3. Claim each decision on the locked, fresh numbers. An item whose claim no longer fits (someone took the units
        meanwhile) is decided again on fresh numbers, alone; after CLAIM_ROUNDS decisions it is parked with a reason
        that says so.
@@ -81,23 +85,28 @@ def items_place(
     into `writes` when given (the caller sends them with its own, e.g. the rejections), else sent here, as one
     statement on PostgreSQL. `history`: the items' rejection history when the caller has read it (items_history_read).
     """
+    assert transaction.get_connection().in_atomic_block, "items_place runs inside the caller's transaction"
     now = timezone.now()
-    lock_also = set(lock_also)
     if history is None:
         history = items_history_read(items).rejected_on
     if just_rejected is not None:
         today = now.date()
         for h in history.values():
             h.setdefault(just_rejected, today)
+    # 1. read and decide
     demands = {item.pk: _demand(item, history[item.pk], just_rejected) for item in items}
-    stock = stock_snapshot_read(product_ids={i.product_id for i in items} | {p for _, p in lock_also})
-    ensured = {key: stock.level(*key).pk for key in lock_also if stock.level(*key) is not None}
-    ensured.update(levels_ensure(keys=lock_also - set(ensured)))  # no query unless a level is missing
+    stock = StockSnapshot(loader=level_rows_read)  # filled as routing reads: the candidates, or whole products
     session = routing_session_open(stock=stock)
-    plans = {item.pk: session.route(demands[item.pk]) for item in items}
+    plans = dict(zip(demands, session.route_all(list(demands.values()))))
+    # 2. lock what changes; release the rejected units and apply their reasons' effects
+    rejected_levels = {r.level_key for r in rejections}
+    ensured = {key: stock.level(*key).pk for key in rejected_levels if stock.level(*key) is not None}
+    ensured.update(levels_ensure(keys=rejected_levels - set(ensured)))  # no query unless a level was not read
     book = inventory_book_lock(level_ids=set(ensured.values()) | _chosen_level_ids(plans.values(), stock), user=user)
-    if before_claims is not None:
-        before_claims(book)
+    for r in rejections:
+        book.reject(r.facility_id, r.product_id, r.quantity, effect=r.effect, reason_code=r.reason_code,
+                    reference=r.reference)
+    # 3. claim
     pending = list(items)
     busy: set[int] = set()  # levels another transaction held when this one tried to claim them (SKIP LOCKED)
     for round_ in range(1, CLAIM_ROUNDS + 1):
@@ -159,10 +168,8 @@ def _claim(book: InventoryBook, plan: Plan, session: RoutingSession) -> bool:
 
 def _parked_after_lost_claims(plan: Plan) -> Plan:
     """The last decision, parked: each facility it chose is explained as taken meanwhile."""
-    chosen = {code for code in (c["facility"] for c in plan.candidates if c.get("chosen"))}
     candidates = [
-        {**c, "chosen": False, "reason": "chosen, but its stock was taken by another order meanwhile"}
-        if c["facility"] in chosen else c
+        {**c, "chosen": False, "code": explain.TAKEN_MEANWHILE, "n": {}} if c.get("code") == explain.CHOSEN else c
         for c in plan.candidates
     ]
     return Plan(

@@ -16,9 +16,15 @@ from django.conf import settings
 
 from tests.performance import helpers
 
-BENCH_DATABASE = os.environ.get("BENCH_DATABASE", "sf_bench")
+# The chain's size: 100 facilities by default; `BENCH_FACILITIES=1000 make bench` measures the routing rows at 1,000
+# (with fewer products and orders, so that it seeds in a few minutes), in a database of its own.
+BENCH_FACILITIES = int(os.environ.get("BENCH_FACILITIES", "100"))
 VOLUME = {"facilities": 100, "products": 10000, "orders": 200000, "flagship_in_progress": 2000, "flagship_open": 10000,
           "rejections": 100000}
+if BENCH_FACILITIES != 100:
+    VOLUME = {"facilities": BENCH_FACILITIES, "products": 2000, "orders": 40000, "flagship_in_progress": 2000,
+              "flagship_open": 10000, "rejections": 20000}
+BENCH_DATABASE = os.environ.get("BENCH_DATABASE", "sf_bench" if BENCH_FACILITIES == 100 else f"sf_bench_f{BENCH_FACILITIES}")
 RESULTS: list[helpers.Row] = []
 SETUP_NOTES: list[str] = []
 

@@ -169,3 +169,34 @@ def restored(items_where: str, params=()):
         yield
     finally:
         restore()
+
+
+# -- what routing reads ----------------------------------------------------------------------------------------------
+@contextmanager
+def routing_reads_counted():
+    """Count what routing reads while the block runs: the candidate query's rows and queries, and the levels read
+    whole (a product decided on every level: small products, and items the candidates could not decide)."""
+    from inventory.stock import StockSnapshot
+    from routing.candidates import BatchCandidates
+
+    counts = {"candidate_rows": 0, "candidate_queries": 0, "whole_product_rows": 0}
+    real_read, real_add = BatchCandidates._read, StockSnapshot.add
+
+    def read(self, rule, demands):
+        before = self.rows_read
+        sets = real_read(self, rule, demands)
+        counts["candidate_rows"] += self.rows_read - before
+        counts["candidate_queries"] += 1
+        return sets
+
+    def add(self, rows, *, complete_products=()):
+        rows = list(rows)
+        if complete_products and rows:
+            counts["whole_product_rows"] += len(rows)
+        return real_add(self, rows, complete_products=complete_products)
+
+    BatchCandidates._read, StockSnapshot.add = read, add
+    try:
+        yield counts
+    finally:
+        BatchCandidates._read, StockSnapshot.add = real_read, real_add

@@ -29,7 +29,7 @@ from fulfillment.models import FacilityMembership, Order, OrderItem
 from fulfillment.permissions import SESSION_KEY
 from inventory.models import Facility, InventoryLevel, Product
 from tests.performance.conftest import SETUP_NOTES, bench_database_url
-from tests.performance.helpers import Row, median, ms, p95, restored, timed
+from tests.performance.helpers import Row, median, ms, p95, restored, routing_reads_counted, timed
 from tests.support import assert_inventory_invariant, run_together
 
 pytestmark = pytest.mark.performance
@@ -187,7 +187,7 @@ def test_single_rejection_and_reject_all(bench_db, results, flagship, manager):
     with restored(_flagship_items(flagship)):
         started = time.perf_counter()
         last[0] = started
-        with CaptureQueriesContext(connection) as ctx:
+        with CaptureQueriesContext(connection) as ctx, routing_reads_counted() as reads:
             summary = services.facility_reject_all(
                 facility=flagship, from_status="OPEN", reason_code="INACTIVE_STORE", user=manager, progress=progress
             )
@@ -199,12 +199,25 @@ def test_single_rejection_and_reject_all(bench_db, results, flagship, manager):
     one_by_one = sum(singles) / len(singles) * total
     speedup = one_by_one / elapsed
     results.append(Row(
-        f"Reject All of {total:,} items with re-routing", f"{elapsed:.2f} s", f"batch p95 {ms(p95(batches))}",
+        f"Reject All of {total:,} items with re-routing ({facilities} facilities)", f"{elapsed:.2f} s", f"batch p95 {ms(p95(batches))}",
         "<= 5 s and >= 10x one by one", elapsed <= 5 and speedup >= 10,
         f"{summary.rerouted_items:,} re-routed, {summary.parked:,} parked; {len(batches)} batches of {services.batches.BATCH_SIZE}, "
         f"median {ms(median(batches))}, {reject_all_queries / len(batches):.0f} queries per batch; "
         f"one by one: {one_by_one:.1f} s (mean of {len(singles)} measured x {total:,}) = {speedup:.1f}x",
     ))
+    results.append(_rows_read_row(f"Reject All ({facilities} facilities)", reads, len(batches)))
+
+
+def _rows_read_row(what: str, reads: dict, batches: int) -> Row:
+    """Rows routing read per batch: flat in the number of facilities is the budget (printed, compared by hand)."""
+    per_batch = (reads["candidate_rows"] + reads["whole_product_rows"]) / max(1, batches)
+    return Row(
+        f"rows read per batch of {services.batches.BATCH_SIZE}: {what}", f"{per_batch:,.0f} rows", "-",
+        "flat in the number of facilities", None,
+        f"candidate query: {reads['candidate_rows'] / max(1, batches):,.0f} rows in "
+        f"{reads['candidate_queries'] / max(1, batches):.1f} queries; levels read whole: "
+        f"{reads['whole_product_rows'] / max(1, batches):,.0f} rows",
+    )
 
 
 # -- routing ---------------------------------------------------------------------------------------------------------------
@@ -232,7 +245,7 @@ def test_route_orders(bench_db, results):
         with restored(where, params):
             ids = _park(n)
             started = time.perf_counter()
-            with CaptureQueriesContext(connection) as ctx:
+            with CaptureQueriesContext(connection) as ctx, routing_reads_counted() as reads:
                 summary = services.items_route(item_ids=ids)
             runs.append(time.perf_counter() - started)
             route_queries = len(ctx.captured_queries)
@@ -240,11 +253,13 @@ def test_route_orders(bench_db, results):
             assert_inventory_invariant()
     rate = [n / s for s in runs]
     results.append(Row(
-        f"route_orders over {n:,} parked items", f"{median(rate):,.0f} items/s", f"{min(rate):,.0f} items/s (worst)",
+        f"route_orders over {n:,} parked items ({Facility.objects.count()} facilities)", f"{median(rate):,.0f} items/s", f"{min(rate):,.0f} items/s (worst)",
         ">= 2,000 items/s", median(rate) >= 2000,
         f"{summary.routed:,} routed, {summary.parked:,} parked; {median(runs):.2f} s per run, {len(runs)} runs; "
         f"{route_queries / -(-n // services.batches.BATCH_SIZE):.0f} queries per batch of {services.batches.BATCH_SIZE}",
     ))
+    results.append(_rows_read_row(f"route_orders ({Facility.objects.count()} facilities)", reads,
+                                  -(-n // services.batches.BATCH_SIZE)))
 
 
 MEMORY_BATCHES = int(os.environ.get("BENCH_MEMORY_BATCHES", "40"))

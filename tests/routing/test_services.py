@@ -63,7 +63,7 @@ def latest_decision(item) -> RoutingDecision:
 
 
 def reasons(decision) -> dict[str, str]:
-    return {c["facility"]: c["reason"] for c in decision.candidates}
+    return {c["facility"]: c["reason"] for c in decision.candidate_rows}
 
 
 def rule_add(name, sequence, **fields) -> RoutingRule:
@@ -157,7 +157,7 @@ def test_decisions_record_writes_allocations_by_code_and_every_candidate(stores)
     assert decision.summary == (
         "Routed to Manhattan by rule “Nearest facility with the whole line”: nearest with the whole line, 9.2 km away."
     )
-    assert {c["facility"]: (c["distance_km"], c["routable_atp"], c["reason"]) for c in decision.candidates} == {
+    assert {c["facility"]: (c["distance_km"], c["routable_atp"], c["reason"]) for c in decision.candidate_rows} == {
         "BROOKLYN": (0.0, 0, "ATP 0"),
         "MANHATTAN": (9.2, 3, "chosen: 1 unit(s)"),
         "STAMFORD": (53.9, 0, "ATP 0"),

@@ -390,7 +390,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--facilities", type=whole_number(1, 999), default=100, help="1 to 999 (codes V001..V999).")
+        parser.add_argument("--facilities", type=whole_number(1, 9999), default=100, help="1 to 9,999 (codes V001..V9999).")
         parser.add_argument("--products", type=whole_number(1, 1_000_000), default=10000)
         parser.add_argument("--orders", type=whole_number(0, 10_000_000), default=200000)
         parser.add_argument(
@@ -409,8 +409,8 @@ class Command(BaseCommand):
         for name in ("facilities", "products", "orders"):
             if opts[name] < (1 if name != "orders" else 0):
                 raise CommandError(f"--{name} must be at least {1 if name != 'orders' else 0}.")
-        if opts["facilities"] > 999:
-            raise CommandError("--facilities can be at most 999 (codes V001..V999).")
+        if opts["facilities"] > 9999:
+            raise CommandError("--facilities can be at most 9,999 (codes V001..V9999).")
         started = time.monotonic()
         if opts["reset"] or opts["delete"]:
             deleted = volume_delete()

@@ -110,7 +110,7 @@ def test_never_back_to_a_facility_that_rejected_it(stores):
     # routing again later still never returns it to any of them
     assert items_route().routed == 0
     decision = RoutingDecision.objects.filter(order_item=item).latest("pk")
-    reasons = {c["facility"]: c["reason"] for c in decision.candidates}
+    reasons = {c["facility"]: c["reason"] for c in decision.candidate_rows}
     assert reasons["BROOKLYN"].startswith("rejected this item on")
     assert_inventory_invariant()
 
@@ -388,5 +388,5 @@ def test_policy_collateral_never_returns_to_the_rejecting_store_and_parks_when_n
     hat_item = order.items.get(product=hat)
     assert hat_item.status == OrderItem.Status.UNROUTED
     decision = RoutingDecision.objects.filter(order_item=hat_item).latest("pk")
-    assert {c["facility"]: c["reason"] for c in decision.candidates}["BROOKLYN"] == "rejected this item just now"
+    assert {c["facility"]: c["reason"] for c in decision.candidate_rows}["BROOKLYN"] == "rejected this item just now"
     assert level(brooklyn, hat) == (5, 5)

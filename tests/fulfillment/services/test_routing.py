@@ -13,7 +13,7 @@ from fulfillment.services import (
 )
 from fulfillment.services import routing as routing_services
 from inventory.models import InventoryLevel
-from inventory.selectors import stock_snapshot_read
+from inventory.stock import StockSnapshot
 from inventory.services import inventory_receive
 from routing.models import RoutingDecision
 from tests.conftest import requires_postgres
@@ -30,20 +30,23 @@ SHIP_TO = (40.6782, -73.9442)
 
 
 def stale_reads(monkeypatch, product, *, stale_atp: dict, calls: int | None = None):
-    """Make the unlocked read see `stale_atp` ({facility: ATP}) as if someone took those units a moment later."""
-    real = stock_snapshot_read
+    """Make the unlocked reads see `stale_atp` ({facility: ATP}) as if someone took those units a moment later: the
+    first `calls` reads of the product's levels (the candidates, or every level) routing takes into its stock."""
+    real_add = StockSnapshot.add
     seen = {"calls": 0}
 
-    def read(*, product_ids):
-        snapshot = real(product_ids=product_ids)
-        seen["calls"] += 1
-        if calls is None or seen["calls"] <= calls:
-            for facility, atp in stale_atp.items():
-                row = snapshot.level(facility.pk, product.pk)
-                row.available_to_promise = atp
-        return snapshot
+    def add(self, rows, *, complete_products=()):
+        rows = list(rows)
+        if any(row.product_id == product.pk for row in rows):
+            seen["calls"] += 1
+            if calls is None or seen["calls"] <= calls:
+                for row in rows:
+                    for facility, atp in stale_atp.items():
+                        if (row.facility_id, row.product_id) == (facility.pk, product.pk):
+                            row.available_to_promise = atp
+        real_add(self, rows, complete_products=complete_products)
 
-    monkeypatch.setattr(routing_services, "stock_snapshot_read", read)
+    monkeypatch.setattr(StockSnapshot, "add", add)
     return seen
 
 
@@ -67,7 +70,7 @@ def test_a_lost_claim_is_decided_again_on_fresh_numbers_and_the_decision_explain
     assert item.facility == far and item.status == "OPEN"
     decision = RoutingDecision.objects.get(order_item=item)
     assert decision.chosen_facility == far
-    reasons = {c["facility"]: c["reason"] for c in decision.candidates}
+    reasons = {c["facility"]: c["reason"] for c in decision.candidate_rows}
     assert reasons == {"NEAR": "ATP 0", "FAR": "chosen: 1 unit(s)"}
     assert InventoryLevel.objects.get(facility=far, product=product).available_to_promise == 4
     assert InventoryLevel.objects.get(facility=near, product=product).available_to_promise == 0
@@ -97,7 +100,7 @@ def test_a_level_another_order_holds_is_not_chosen_again_and_the_decision_says_s
     item = place(product, "#BUSY").items.get()
 
     assert item.facility == far and item.status == "OPEN"
-    reasons = {c["facility"]: c["reason"] for c in RoutingDecision.objects.get(order_item=item).candidates}
+    reasons = {c["facility"]: c["reason"] for c in RoutingDecision.objects.get(order_item=item).candidate_rows}
     assert reasons == {
         "NEAR": "ATP 0", "MID": "busy: another order was taking its units at that moment", "FAR": "chosen: 1 unit(s)",
     }
@@ -119,7 +122,7 @@ def test_an_item_whose_stock_keeps_being_taken_is_parked_with_a_reason_that_says
     assert item.parked_reason == routing_services.PARKED_AFTER_LOST_CLAIMS.format(rounds=routing_services.CLAIM_ROUNDS)
     decision = RoutingDecision.objects.get(order_item=item)
     assert decision.outcome == "UNROUTED" and decision.chosen_facility is None
-    assert "taken by another order meanwhile" in {c["facility"]: c["reason"] for c in decision.candidates}[f"GONE{routing_services.CLAIM_ROUNDS - 1}"]
+    assert "taken by another order meanwhile" in {c["facility"]: c["reason"] for c in decision.candidate_rows}[f"GONE{routing_services.CLAIM_ROUNDS - 1}"]
     assert_inventory_invariant()
 
 
@@ -164,7 +167,7 @@ def test_nearest_facility_with_atp_wins_and_explains(stores):
     assert item.facility == manhattan
     decision = RoutingDecision.objects.get(order_item=item)
     assert decision.outcome == "ROUTED" and decision.chosen_facility == manhattan
-    reasons = {c["facility"]: c["reason"] for c in decision.candidates}
+    reasons = {c["facility"]: c["reason"] for c in decision.candidate_rows}
     assert reasons["BROOKLYN"] == "ATP 0"
     assert reasons["STAMFORD"].startswith("farther than MANHATTAN")
     assert reasons["MANHATTAN"].startswith("chosen")
