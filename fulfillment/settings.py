@@ -112,6 +112,9 @@ else:
         }
     }
 IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
+if IS_POSTGRES:
+    # No JIT: it compiles a query for 50-100 ms, and this app's queries (pages, rejections, routing batches) are short.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
 if not IS_POSTGRES:
     INSTALLED_APPS.remove("django.contrib.postgres")
 

@@ -108,7 +108,15 @@ class InventoryLevel(models.Model):
                 name="inventory_level_atp_formula",
             ),
         ]
-        indexes = [models.Index(fields=["product", "facility"], name="inventory_level_product_idx")]
+        indexes = [
+            models.Index(fields=["product", "facility"], name="inventory_level_product_idx"),
+            # The routing candidate query (routing/candidates.py) reads a product's levels from this index alone
+            # (an index-only scan: a product's levels sit on a few index pages, not one heap page each).
+            models.Index(
+                fields=["product"], include=["facility", "available_to_promise", "safety_stock", "id"],
+                name="inventory_level_routing_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return (

@@ -1,22 +1,22 @@
 """The database chooses the candidates (PostgreSQL): per rule, one query for the items of a batch.
 
-For each item it returns the rows the engine needs and counts the rest:
-- every level of the product, when the product has at most RETURN_ALL_UP_TO levels (the engine then decides on all of
-  them, exactly as on a snapshot);
-- else the best TOP_K eligible levels in the rule's order (for split rules also the best TOP_K with the whole line),
-  the LISTED_NEAREST nearest levels whatever their reason, and the levels of the facilities the item names (its pickup
-  store, the store that just rejected it, stores that rejected it before); every other level is counted by reason
-  code with its distance range and its largest routable ATP.
-Eligibility (active, accepting routed orders, kind, group, distance limit, daily limit, rejected-by, pickup, routable
-ATP above safety stock) is applied in SQL with the engine's reason codes; distances are compared as chord lengths
-between unit vectors (the same order as great-circle distance, without trigonometry per level), and the engine computes
-the great-circle distance of the rows it reads. Nothing reads every level of a product into Python: the rows read per
-item are bounded by constants, whatever the chain's size.
+For each item the query scans the product's levels once (an index-only scan of `inventory_level_routing_idx`), gives
+each level the engine's reason code, and returns one row per reason: how many levels, their distance range, their
+largest routable ATP, the nearest of them, and for the eligible ones the best in the rule's order (and, for split
+rules, the best with the whole line). The facilities the item names (its pickup store, the store that just rejected
+it, stores that rejected it before) come back on rows of their own. A product with at most RETURN_ALL_UP_TO levels
+comes back whole, and the engine decides on every level as it would on a snapshot.
 
-The engine (routing/engine.py: Router) decides on these rows, lowering ATP in memory as the batch's items take units;
-when the rows cannot prove a decision it reads every level of that one product (`Undecidable`). SQLite has no such
-query: there the engine reads every level of the batch's products (inventory/selectors.py: stock_snapshot_read) and
-decides the same way; tests/routing/test_candidates.py proves both give the same decisions.
+Facilities are not joined: their positions (unit vectors), priorities, codes' order and safety stock are passed as
+arrays indexed by facility id, kept per process with the routing configuration (its version stamp), and the rule's
+facility filters (active, accepting routed orders, kind, group) as one array of reason codes per rule. Distances are
+compared as chord lengths between unit vectors (the order of great-circle distance, without trigonometry per level).
+
+So the rows read per item are bounded by the number of reasons, whatever the chain's size, and nothing reads every level
+of a product into Python. The engine (routing/engine.py: Router) decides on these rows, lowering ATP in memory as the
+batch's items take units; when they cannot prove a decision (a batch-mate took the best one's units), it reads every
+level of that one product (`Undecidable`). SQLite has no such query: there the engine reads every level of the batch's
+products (inventory/selectors.py: stock_snapshot_read); tests/routing/test_candidates.py proves both decide the same.
 """
 
 from __future__ import annotations
@@ -27,93 +27,79 @@ from dataclasses import dataclass
 
 from django.db import connection
 
+from inventory.models import Facility
 from inventory.stock import LevelRow, StockSnapshot
 
+from . import explain
 from .engine import EARTH_RADIUS_KM, CandidateSet, Demand, Router
 from .models import RoutingRule, ShippingMethod
 
-TOP_K = 4  # best eligible levels returned per item and ranked set
-LISTED_NEAREST = 12  # nearest levels returned per item, whatever their reason (the Why-here table lists them)
-RETURN_ALL_UP_TO = 24  # a product with at most this many levels is returned whole
+RETURN_ALL_UP_TO = 24  # a product with at most this many levels comes back whole
+LARGEST_FACILITY_ID = 1_000_000  # facility attributes travel as arrays indexed by id; past this, every level is read
 
-_SORT = {
-    RoutingRule.Sort.PROXIMITY: "chord2, priority, code",
-    RoutingRule.Sort.INVENTORY_BALANCE: "routable DESC, chord2, priority, code",
-    RoutingRule.Sort.PRIORITY: "priority, chord2, code",
+# Reason codes as small integers in SQL (0 = eligible), in the engine's order of checks.
+CODES = [
+    explain.ELIGIBLE, explain.JUST_REJECTED, explain.NOT_PICKUP_STORE, explain.REJECTED_BEFORE, explain.INACTIVE,
+    explain.NOT_ROUTING, explain.WRONG_KIND, explain.NOT_IN_GROUP, explain.TOO_FAR, explain.OVER_DAILY_LIMIT,
+    explain.NO_ATP, explain.TOO_FEW,
+]
+_CODE = {code: n for n, code in enumerate(CODES)}
+
+# The rule's order as an array key (smaller first); the facility's code order breaks ties (its rank by code).
+_KEY = {
+    RoutingRule.Sort.PROXIMITY: "ARRAY[chord2, prio, code_rank",
+    RoutingRule.Sort.INVENTORY_BALANCE: "ARRAY[-routable, chord2, prio, code_rank",
+    RoutingRule.Sort.PRIORITY: "ARRAY[prio, chord2, code_rank",
 }
-
-_UNIT = ("cos(radians({lat})) * cos(radians({lon})) AS x, cos(radians({lat})) * sin(radians({lon})) AS y, "
-         "sin(radians({lat})) AS z")  # the position as a unit vector
+_ROW = "level_id, fid, atp, safety]"  # what the engine needs of a level, after the key
 
 _QUERY = """
-WITH d AS (
-    SELECT d.key, d.product_id, d.qty, d.pickup_id, d.just_rejected_id, d.pickup_only, {demand_unit}
-    FROM unnest(%(keys)s::bigint[], %(products)s::bigint[], %(quantities)s::int[], %(lats)s::float8[],
-                %(lons)s::float8[], %(pickups)s::bigint[], %(just_rejected)s::bigint[], %(pickup_only)s::bool[])
-         AS d(key, product_id, qty, lat, lon, pickup_id, just_rejected_id, pickup_only)
-), f AS (
-    SELECT f.id, f.code COLLATE "C" AS code, f.priority, f.safety_stock, {facility_unit},
-           CASE WHEN NOT f.is_active THEN 'INACTIVE'
-                WHEN NOT f.allows_routing THEN 'NOT_ROUTING'
-                WHEN %(kind)s <> '' AND f.kind <> %(kind)s THEN 'WRONG_KIND'
-                WHEN %(in_group)s AND NOT (f.id = ANY(%(members)s::bigint[])) THEN 'NOT_IN_GROUP'
-           END AS static_code,
-           f.id = ANY(%(full)s::bigint[]) AS full_today
-    FROM inventory_facility f
-), rb AS (
-    SELECT * FROM unnest(%(rb_keys)s::bigint[], %(rb_facilities)s::bigint[]) AS rb(key, facility_id)
-), lv AS (
-    SELECT d.key, d.qty, l.id AS level_id, l.facility_id, l.product_id, l.available_to_promise AS atp, l.safety_stock,
-           GREATEST(0, l.available_to_promise - COALESCE(l.safety_stock, f.safety_stock)) AS routable,
-           (f.x - d.x) * (f.x - d.x) + (f.y - d.y) * (f.y - d.y) + (f.z - d.z) * (f.z - d.z) AS chord2,
-           f.priority, f.code, f.static_code, f.full_today,
-           l.facility_id IS NOT DISTINCT FROM d.just_rejected_id AS just_rejected,
-           d.pickup_only AND l.facility_id IS DISTINCT FROM d.pickup_id AS not_pickup,
-           rb.key IS NOT NULL AS rejected_before,
-           l.facility_id IS NOT DISTINCT FROM d.pickup_id OR l.facility_id IS NOT DISTINCT FROM d.just_rejected_id
-           OR rb.key IS NOT NULL AS named
-    FROM d
-    JOIN inventory_inventorylevel l ON l.product_id = d.product_id
-    JOIN f ON f.id = l.facility_id
-    LEFT JOIN rb ON rb.key = d.key AND rb.facility_id = l.facility_id
-), ev AS (
-    SELECT lv.*,
-           CASE WHEN just_rejected THEN 'JUST_REJECTED'
-                WHEN not_pickup THEN 'NOT_PICKUP_STORE'
-                WHEN rejected_before THEN 'REJECTED_BEFORE'
-                WHEN static_code IS NOT NULL THEN static_code
-                WHEN chord2 > %(max_chord2)s THEN 'TOO_FAR'
-                WHEN full_today THEN 'OVER_DAILY_LIMIT'
-                WHEN routable <= 0 THEN 'NO_ATP'
-                WHEN NOT %(split)s AND routable < qty THEN 'TOO_FEW'
-                ELSE 'ELIGIBLE'
-           END AS reason
-    FROM lv
-), ranked AS (
-    SELECT ev.*,
-           count(*) OVER per_item AS total,
-           CASE WHEN reason = 'ELIGIBLE' THEN row_number() OVER eligible_order END AS erank,
-           count(*) FILTER (WHERE reason = 'ELIGIBLE') OVER per_item AS etotal,
-           CASE WHEN reason = 'ELIGIBLE' AND routable >= qty THEN row_number() OVER whole_order END AS wrank,
-           count(*) FILTER (WHERE reason = 'ELIGIBLE' AND routable >= qty) OVER per_item AS wtotal,
-           row_number() OVER (PARTITION BY key ORDER BY chord2, code) AS nrank
-    FROM ev
-    WINDOW per_item AS (PARTITION BY key),
-           eligible_order AS (PARTITION BY key, reason = 'ELIGIBLE' ORDER BY {sort}),
-           whole_order AS (PARTITION BY key, reason = 'ELIGIBLE' AND routable >= qty ORDER BY {sort})
-), picked AS (
-    SELECT ranked.*,
-           (total <= %(return_all)s OR erank <= %(k)s OR wrank <= %(k)s OR nrank <= %(listed)s OR named) IS TRUE
-           AS returned
-    FROM ranked
-)
-SELECT key, true, level_id, facility_id, product_id, atp, safety_stock, reason, erank, wrank, etotal, wtotal, total,
-       routable, NULL::float8, NULL::float8, NULL::bigint
-FROM picked WHERE returned
-UNION ALL
-SELECT key, false, NULL, NULL, NULL, NULL, NULL, reason, NULL, NULL, NULL, NULL, NULL,
-       max(routable), min(chord2), max(chord2), count(*)
-FROM picked WHERE NOT returned GROUP BY key, reason
+SELECT d.key, g.reason, g.named, g.n, g.whole_n, g.min_chord2, g.max_chord2, g.max_routable, g.nearest, g.best,
+       g.best_whole, g.members
+FROM (
+    SELECT u.*, string_to_array(u.rejected_before_list, ',')::bigint[] AS rejected_before
+    FROM unnest(%(keys)s::bigint[], %(products)s::bigint[], %(quantities)s::int[], %(xs)s::float8[],
+                %(ys)s::float8[], %(zs)s::float8[], %(pickups)s::bigint[], %(just_rejected)s::bigint[],
+                %(pickup_only)s::bool[], %(rejected_before)s::text[])
+         AS u(key, product_id, qty, x, y, z, pickup_id, just_rejected_id, pickup_only, rejected_before_list)
+) d
+CROSS JOIN LATERAL (
+    SELECT reason, named, count(*) AS n, count(*) FILTER (WHERE routable >= d.qty) AS whole_n,
+           min(chord2) AS min_chord2, max(chord2) AS max_chord2, max(routable) AS max_routable,
+           min(ARRAY[chord2, prio, code_rank, {row}) AS nearest,
+           {best} AS best,
+           {best_whole} AS best_whole,
+           array_agg(ARRAY[{row}) FILTER (WHERE total <= %(return_all)s) AS members
+    FROM (
+        SELECT c.*,
+               CASE WHEN fid = d.just_rejected_id THEN 1
+                    WHEN d.pickup_only AND fid IS DISTINCT FROM d.pickup_id THEN 2
+                    WHEN fid = ANY(d.rejected_before) THEN 3
+                    WHEN static_code > 0 THEN static_code
+                    WHEN chord2 > %(max_chord2)s THEN 8
+                    WHEN fid = ANY(%(full)s::bigint[]) THEN 9
+                    WHEN routable <= 0 THEN 10
+                    WHEN NOT %(split)s AND routable < d.qty THEN 11
+                    ELSE 0
+               END AS reason,
+               CASE WHEN fid = d.pickup_id OR fid = d.just_rejected_id
+                         OR fid = ANY(d.rejected_before) THEN fid END AS named
+        FROM (
+            SELECT l.id::float8 AS level_id, l.facility_id AS fid, l.available_to_promise::float8 AS atp,
+                   COALESCE(l.safety_stock, -1)::float8 AS safety,
+                   GREATEST(0, l.available_to_promise - COALESCE(l.safety_stock, (%(fsafety)s::int[])[l.facility_id]))
+                       AS routable,
+                   ((%(fx)s::float8[])[l.facility_id] - d.x) ^ 2 + ((%(fy)s::float8[])[l.facility_id] - d.y) ^ 2
+                       + ((%(fz)s::float8[])[l.facility_id] - d.z) ^ 2 AS chord2,
+                   (%(fprio)s::float8[])[l.facility_id] AS prio, (%(frank)s::float8[])[l.facility_id] AS code_rank,
+                   (%(static)s::int[])[l.facility_id] AS static_code,
+                   count(*) OVER () AS total
+            FROM inventory_inventorylevel l
+            WHERE l.product_id = d.product_id
+        ) c
+    ) r
+    GROUP BY reason, named
+) g
 """
 
 
@@ -122,10 +108,58 @@ def chord_km(chord2: float) -> float:
     return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(max(0.0, chord2)) / 2))
 
 
+def unit_vector(latitude: float, longitude: float) -> tuple[float, float, float]:
+    lat, lon = math.radians(latitude), math.radians(longitude)
+    return (math.cos(lat) * math.cos(lon), math.cos(lat) * math.sin(lon), math.sin(lat))
+
+
 def _max_chord2(km: int | None) -> float:
     if km is None:
-        return float("inf")
+        return 8.0  # farther than any two points of the sphere (the largest squared chord is 4)
     return (2 * math.sin(min(math.pi / 2, km / (2 * EARTH_RADIUS_KM)))) ** 2
+
+
+def _array(values) -> str:
+    """An array literal without NULLs: PostgreSQL finds an element of a fixed-width array without NULLs by its offset,
+    and of one with NULLs by counting (per level, per access)."""
+    return f"[0:{len(values) - 1}]={{" + ",".join("0" if v is None else repr(v) for v in values) + "}"  # index = id
+
+
+@dataclass(frozen=True)
+class FacilityArrays:
+    """The facilities' attributes as PostgreSQL array literals indexed by facility id (made once per configuration)."""
+
+    x: str
+    y: str
+    z: str
+    priority: str
+    code_rank: str
+    safety_stock: str
+    size: int
+
+
+def _facility_arrays(facilities: list[Facility]) -> FacilityArrays:
+    size = max((f.id for f in facilities), default=0) + 1
+    x, y, z, priority, rank, safety = ([None] * size for _ in range(6))
+    for n, f in enumerate(sorted(facilities, key=lambda f: f.code), start=1):
+        x[f.id], y[f.id], z[f.id] = unit_vector(f.latitude, f.longitude)
+        priority[f.id], rank[f.id], safety[f.id] = float(f.priority), float(n), f.safety_stock
+    return FacilityArrays(_array(x), _array(y), _array(z), _array(priority), _array(rank), _array(safety), size)
+
+
+class _Kept:
+    """The arrays of the routing configuration a process holds (routing_config keeps its facilities list while the
+    version stamp holds): made again only when a router comes with another list."""
+
+    facilities: list | None = None
+    arrays: FacilityArrays | None = None
+    static: dict = {}
+
+    @classmethod
+    def arrays_for(cls, facilities: list[Facility]) -> FacilityArrays:
+        if cls.facilities is not facilities:
+            cls.facilities, cls.arrays, cls.static = facilities, _facility_arrays(facilities), {}
+        return cls.arrays
 
 
 class BatchCandidates:
@@ -138,12 +172,16 @@ class BatchCandidates:
         self.demands = list(demands)
         self._position = {d.key: i for i, d in enumerate(self.demands)}
         self._sets: dict[int, dict[int, CandidateSet | None]] = {}  # rule pk -> demand key -> its set
+        self._arrays = _Kept.arrays_for(router.facilities)
         self.queries = 0
         self.rows_read = 0  # rows the queries returned
         self.asked = 0  # demands the queries were asked about (a demand once per rule it needed)
 
     def get(self, rule: RoutingRule, demand: Demand) -> CandidateSet | None:
         if self.stock.holds_product(demand.product_id):
+            return None
+        if self._arrays.size > LARGEST_FACILITY_ID:
+            self.stock.load({d.product_id for d in self.demands})
             return None
         sets = self._sets.setdefault(rule.pk, {})
         if demand.key not in sets:
@@ -157,39 +195,60 @@ class BatchCandidates:
         found = sets.get(demand.key)
         return None if self.stock.holds_product(demand.product_id) else found
 
+    def _static_codes(self, rule: RoutingRule) -> str:
+        """Per facility id, the first of the rule's facility filters it fails (0: none); kept with the arrays."""
+        kept = _Kept.static.get(id(rule)) if _Kept.facilities is self.router.facilities else None
+        if kept is not None and kept[0] is rule:
+            return kept[1]
+        codes = self._static_codes_made(rule)
+        if _Kept.facilities is self.router.facilities:
+            _Kept.static[id(rule)] = (rule, codes)
+        return codes
+
+    def _static_codes_made(self, rule: RoutingRule) -> str:
+        members = self.router.group_members.get(rule.facility_group_id, set()) if rule.facility_group_id else None
+        codes = [0] * self._arrays.size
+        for f in self.router.facilities:
+            if not f.is_active:
+                codes[f.id] = _CODE[explain.INACTIVE]
+            elif not f.allows_routing:
+                codes[f.id] = _CODE[explain.NOT_ROUTING]
+            elif rule.facility_kind and f.kind != rule.facility_kind:
+                codes[f.id] = _CODE[explain.WRONG_KIND]
+            elif members is not None and f.id not in members:
+                codes[f.id] = _CODE[explain.NOT_IN_GROUP]
+        return _array(codes)
+
     def _read(self, rule: RoutingRule, demands: list[Demand]) -> dict[int, CandidateSet | None]:
-        rb_keys, rb_facilities = [], []
-        if rule.exclude_rejecting_facilities:
-            for d in demands:
-                for facility_id in d.rejected_on:
-                    rb_keys.append(d.key)
-                    rb_facilities.append(facility_id)
-        members = sorted(self.router.group_members.get(rule.facility_group_id, set())) if rule.facility_group_id else []
+        units = [unit_vector(d.latitude, d.longitude) for d in demands]
+        arrays = self._arrays
         params = {
             "keys": [d.key for d in demands],
             "products": [d.product_id for d in demands],
             "quantities": [d.quantity for d in demands],
-            "lats": [d.latitude for d in demands],
-            "lons": [d.longitude for d in demands],
+            "xs": [u[0] for u in units], "ys": [u[1] for u in units], "zs": [u[2] for u in units],
             "pickups": [d.pickup_facility_id for d in demands],
             "just_rejected": [d.just_rejected_facility_id for d in demands],
             "pickup_only": [d.shipping_method == ShippingMethod.STORE_PICKUP for d in demands],
-            "kind": rule.facility_kind or "",
-            "in_group": bool(rule.facility_group_id),
-            "members": members,
+            "rejected_before": [
+                ",".join(map(str, d.rejected_on)) if rule.exclude_rejecting_facilities and d.rejected_on else ""
+                for d in demands
+            ],
+            "fx": arrays.x, "fy": arrays.y, "fz": arrays.z, "fprio": arrays.priority, "frank": arrays.code_rank,
+            "fsafety": arrays.safety_stock,
+            "static": self._static_codes(rule),
             "full": sorted(self.router.over_daily_limit()),
-            "rb_keys": rb_keys,
-            "rb_facilities": rb_facilities,
             "max_chord2": _max_chord2(rule.max_distance_km),
             "split": bool(rule.allow_split),
             "return_all": RETURN_ALL_UP_TO,
-            "k": TOP_K,
-            "listed": LISTED_NEAREST,
         }
+        key = _KEY.get(rule.sort, _KEY[RoutingRule.Sort.PROXIMITY])
         sql = _QUERY.format(
-            sort=_SORT.get(rule.sort, _SORT[RoutingRule.Sort.PROXIMITY]),
-            demand_unit=_UNIT.format(lat="d.lat", lon="d.lon"),
-            facility_unit=_UNIT.format(lat="f.latitude", lon="f.longitude"),
+            row=_ROW,
+            best="NULL::float8[]" if rule.sort == RoutingRule.Sort.PROXIMITY
+            else f"min({key}, {_ROW}) FILTER (WHERE reason = 0)",
+            best_whole=f"min({key}, {_ROW}) FILTER (WHERE reason = 0 AND routable >= d.qty)" if rule.allow_split
+            else "NULL::float8[]",
         )
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
@@ -200,45 +259,54 @@ class BatchCandidates:
         return self._sets_from(rule, demands, rows)
 
     def _sets_from(self, rule: RoutingRule, demands: list[Demand], rows) -> dict[int, CandidateSet | None]:
-        returned: dict[int, list] = {d.key: [] for d in demands}
-        groups: dict[int, list[dict]] = {d.key: [] for d in demands}
-        for (key, is_row, level_id, facility_id, product_id, atp, safety_stock, reason, erank, wrank, etotal, wtotal,
-             total, routable, min_chord2, max_chord2, count) in rows:
-            if is_row:
-                returned[key].append(_Returned(LevelRow(level_id, facility_id, product_id, atp, safety_stock), erank,
-                                               wrank, etotal, wtotal, total, routable))
-            else:
-                groups[key].append({"code": reason, "count": count, "min_km": chord_km(min_chord2),
-                                    "max_km": chord_km(max_chord2), "routable_atp": routable})
+        by_key: dict[int, list] = {d.key: [] for d in demands}
+        for row in rows:
+            by_key[row[0]].append(row)
         sets: dict[int, CandidateSet | None] = {}
         for d in demands:
-            rows_of = returned[d.key]
-            self.stock.add(r.level for r in rows_of)
-            if not groups[d.key]:  # every level returned (or none exists): the engine decides on them all
-                self.stock.add((), complete_products=[d.product_id])
+            groups = by_key[d.key]
+            if not groups or any(g[11] is not None for g in groups):  # no level, or few: every level came back
+                self.stock.add((_level(m, d.product_id) for g in groups for m in (g[11] or ())),
+                               complete_products=[d.product_id])
                 sets[d.key] = None
                 continue
-            first = rows_of[0] if rows_of else None
-            cut: dict[str, list[tuple[int, int]] | None] = {"eligible": None, "whole": None}
-            if first is not None and first.etotal > TOP_K:
-                cut["eligible"] = [(r.level.facility_id, r.routable) for r in rows_of if r.erank is not None and r.erank <= TOP_K]
-            if rule.allow_split and first is not None and first.wtotal > TOP_K:
-                cut["whole"] = [(r.level.facility_id, r.routable) for r in rows_of if r.wrank is not None and r.wrank <= TOP_K]
-            total = first.total if first is not None else sum(g["count"] for g in groups[d.key])
-            sets[d.key] = CandidateSet(
-                facility_ids=[r.level.facility_id for r in rows_of], cut=cut, groups=groups[d.key], level_count=total
-            )
+            sets[d.key] = self._candidate_set(rule, d, groups)
         return sets
 
+    def _candidate_set(self, rule: RoutingRule, demand: Demand, groups: list) -> CandidateSet:
+        returned: dict[int, LevelRow] = {}
+        counted = []
+        cut: dict[str, list[tuple[int, int]] | None] = {"eligible": None, "whole": None}
+        level_count = 0
+        for (_key, reason, named, n, whole_n, min_chord2, max_chord2, max_routable, nearest, best, best_whole,
+             _members) in groups:
+            level_count += n
+            taken = {}
+            for found in (nearest[-4:], (best or nearest)[-4:] if reason == 0 else None,
+                          best_whole[-4:] if best_whole else None):
+                if found is not None:
+                    level = _level(found, demand.product_id)
+                    taken[level.facility_id] = level
+            returned.update(taken)
+            if reason == 0 and named is None:
+                best_row = _level((best or nearest)[-4:], demand.product_id)
+                if n > 1:
+                    cut["eligible"] = [(best_row.facility_id, self._routable(best_row))]
+                if rule.allow_split and whole_n > 1:
+                    whole_row = _level(best_whole[-4:], demand.product_id)
+                    cut["whole"] = [(whole_row.facility_id, self._routable(whole_row))]
+            rest = n - len(taken)
+            if rest > 0:
+                counted.append({"code": CODES[reason], "count": rest, "min_km": chord_km(min_chord2),
+                                "max_km": chord_km(max_chord2), "routable_atp": max_routable})
+        self.stock.add(returned.values())
+        return CandidateSet(facility_ids=list(returned), cut=cut, groups=counted, level_count=level_count)
 
-@dataclass
-class _Returned:
-    level: LevelRow
-    erank: int | None
-    wrank: int | None
-    etotal: int
-    wtotal: int
-    total: int
-    routable: int
+    def _routable(self, level: LevelRow) -> int:
+        facility = self.router.facility_by_id[level.facility_id]
+        return self.router._routable(level, facility)
 
 
+def _level(values, product_id: int) -> LevelRow:
+    level_id, facility_id, atp, safety = values[-4:]
+    return LevelRow(int(level_id), int(facility_id), product_id, int(atp), None if safety < 0 else int(safety))

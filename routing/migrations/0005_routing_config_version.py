@@ -51,8 +51,7 @@ def drop(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("inventory", "0006_facility_waiting_thresholds"),
-        ("routing", "0004_decision_customer_choice_and_cancelled"),
+        ("routing", "0004_decision_customer_choice_and_cancelled"),  # (the inventory tables exist since routing/0001)
     ]
 
     operations = [
