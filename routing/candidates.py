@@ -147,19 +147,26 @@ def _facility_arrays(facilities: list[Facility]) -> FacilityArrays:
     return FacilityArrays(_array(x), _array(y), _array(z), _array(priority), _array(rank), _array(safety), size)
 
 
+@dataclass(frozen=True)
 class _Kept:
-    """The arrays of the routing configuration a process holds (routing_config keeps its facilities list while the
-    version stamp holds): made again only when a router comes with another list."""
+    """The arrays of the routing configuration this process holds (routing_config keeps its facilities list while the
+    version stamp holds), and the rules' facility-filter arrays made for it: made again only when a router comes with
+    another list. Swapped whole (one assignment), so a thread never sees one configuration's list with another's arrays."""
 
-    facilities: list | None = None
-    arrays: FacilityArrays | None = None
-    static: dict = {}
+    facilities: list
+    arrays: FacilityArrays
+    static: dict  # id(rule) -> (rule, array literal)
 
-    @classmethod
-    def arrays_for(cls, facilities: list[Facility]) -> FacilityArrays:
-        if cls.facilities is not facilities:
-            cls.facilities, cls.arrays, cls.static = facilities, _facility_arrays(facilities), {}
-        return cls.arrays
+
+_kept: _Kept | None = None
+
+
+def _kept_for(facilities: list[Facility]) -> _Kept:
+    global _kept
+    kept = _kept
+    if kept is None or kept.facilities is not facilities:
+        kept = _kept = _Kept(facilities, _facility_arrays(facilities), {})
+    return kept
 
 
 class BatchCandidates:
@@ -172,7 +179,8 @@ class BatchCandidates:
         self.demands = list(demands)
         self._position = {d.key: i for i, d in enumerate(self.demands)}
         self._sets: dict[int, dict[int, CandidateSet | None]] = {}  # rule pk -> demand key -> its set
-        self._arrays = _Kept.arrays_for(router.facilities)
+        self._kept = _kept_for(router.facilities)
+        self._arrays = self._kept.arrays
         self.queries = 0
         self.rows_read = 0  # rows the queries returned
         self.asked = 0  # demands the queries were asked about (a demand once per rule it needed)
@@ -197,13 +205,10 @@ class BatchCandidates:
 
     def _static_codes(self, rule: RoutingRule) -> str:
         """Per facility id, the first of the rule's facility filters it fails (0: none); kept with the arrays."""
-        kept = _Kept.static.get(id(rule)) if _Kept.facilities is self.router.facilities else None
-        if kept is not None and kept[0] is rule:
-            return kept[1]
-        codes = self._static_codes_made(rule)
-        if _Kept.facilities is self.router.facilities:
-            _Kept.static[id(rule)] = (rule, codes)
-        return codes
+        kept = self._kept.static.get(id(rule))
+        if kept is None or kept[0] is not rule:
+            kept = self._kept.static[id(rule)] = (rule, self._static_codes_made(rule))
+        return kept[1]
 
     def _static_codes_made(self, rule: RoutingRule) -> str:
         members = self.router.group_members.get(rule.facility_group_id, set()) if rule.facility_group_id else None
