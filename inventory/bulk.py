@@ -111,24 +111,34 @@ def bulk_insert_rows(model, objs: list, *, batch_size: int = 1000) -> list:
 class Writes:
     """The writes of one transaction whose results are not read back, sent together by `send()`.
 
-    PostgreSQL: collected, then sent as ONE statement of data-modifying CTEs
+    Nothing is written before `send()`, on either database, so a read between adding a write and sending it sees the
+    data without it everywhere alike (a test on SQLite cannot pass on a read that PostgreSQL would not see).
+    PostgreSQL: sent as ONE statement of data-modifying CTEs
     (``WITH w0 AS (UPDATE ...), w1 AS (INSERT ...) INSERT ... RETURNING id``): one round trip instead of one per table.
-    All parts run on the same snapshot, so no part may read what another writes, and no row may be changed by two parts
-    (each table appears once per send; callers write each row once). Constraints still hold row by row; foreign keys
-    are checked at commit, as ever. Each part passes one array per column (UNNEST), so the statement stays small
-    however many rows it writes.
-    Other databases (SQLite): each write runs when it is added, with Django's bulk methods.
+    All parts run on the same snapshot, so no part may read what another writes, and no row may be changed by two parts:
+    each table may appear once per send (asserted). Constraints still hold row by row; foreign keys are checked at
+    commit, as ever. Each part passes one array per column (UNNEST), so the statement stays small however many rows it
+    writes.
+    Other databases (SQLite): the same writes, one statement each, in the order they were added, with Django's bulk
+    methods.
     """
 
     def __init__(self):
-        self.deferred = connection.vendor == "postgresql"
-        self._parts: list[Statement] = []
+        self.one_statement = connection.vendor == "postgresql"
+        self._parts: list[Statement] = []  # PostgreSQL
+        self._calls: list = []  # other databases: the writes to run, in order
+        self._tables: set[str] = set()
+
+    def _table(self, table: str) -> None:
+        assert table not in self._tables, f"{table} is written twice in one send: collect its rows and write them once"
+        self._tables.add(table)
 
     def update_rows(self, model, objs: list, fields: list[str]) -> None:
         if not objs:
             return
-        if not self.deferred:
-            model.objects.bulk_update(objs, fields, batch_size=1000)
+        self._table(model._meta.db_table)
+        if not self.one_statement:
+            self._calls.append(lambda: model.objects.bulk_update(objs, fields, batch_size=1000))
             return
         self._parts.extend(_update_statements(model, objs, fields, batch_size=len(objs)))
 
@@ -136,8 +146,9 @@ class Writes:
         """Insert the objects (their primary keys are not read back)."""
         if not objs:
             return
-        if not self.deferred:
-            model.objects.bulk_create(objs, batch_size=1000)
+        self._table(model._meta.db_table)
+        if not self.one_statement:
+            self._calls.append(lambda: model.objects.bulk_create(objs, batch_size=1000))
             return
         self._parts.append(_insert_statement(model, objs, returning=False))
 
@@ -152,13 +163,14 @@ class Writes:
         fields = [meta.get_field(name) for name in [*keys, counter]]
         columns = ", ".join(quote(f.column) for f in fields)
         ordered = sorted(rows.items())
-        if self.deferred:
+        if self.one_statement:
             source = f"SELECT * FROM UNNEST({_arrays(fields)})"
             params = [[key[i] for key, _ in ordered] for i in range(len(keys))] + [[n for _, n in ordered]]
         else:
             source = "VALUES " + ", ".join(["(" + ", ".join(["%s"] * len(fields)) + ")"] * len(ordered))
             params = [value for key, n in ordered for value in (*key, n)]
         column = quote(meta.get_field(counter).column)
+        self._table(meta.db_table)
         self.execute(
             f"INSERT INTO {table} ({columns}) {source} ON CONFLICT ({', '.join(quote(f.column) for f in fields[:-1])}) "
             f"DO UPDATE SET {column} = {table}.{column} + excluded.{column}",
@@ -166,10 +178,9 @@ class Writes:
         )
 
     def execute(self, sql: str, params: list) -> None:
-        """A statement of the caller's own (an upsert, say)."""
-        if not self.deferred:
-            with connection.cursor() as cursor:
-                cursor.execute(sql, params)
+        """A statement of the caller's own (an upsert, say), sent with the others."""
+        if not self.one_statement:
+            self._calls.append(lambda: _execute(sql, params))
             return
         self._parts.append((sql, list(params)))
 
@@ -177,19 +188,29 @@ class Writes:
         """Send what was collected; `insert_returning=(model, objs)`: insert these too, as the statement's last part,
         and set their primary keys."""
         last = None
-        if insert_returning is not None and insert_returning[1]:
-            model, objs = insert_returning
-            if not self.deferred:
-                model.objects.bulk_create(objs, batch_size=1000)
-            else:
-                last = _insert_statement(model, objs, returning=True)
-        parts, self._parts = self._parts, []
+        objs = insert_returning[1] if insert_returning is not None else None
+        if objs:
+            self._table(insert_returning[0]._meta.db_table)
+        parts, self._parts, calls, self._calls, self._tables = self._parts, [], self._calls, [], set()
+        if not self.one_statement:
+            for call in calls:
+                call()
+            if objs:
+                insert_returning[0].objects.bulk_create(objs, batch_size=1000)
+            return
+        if objs:
+            last = _insert_statement(insert_returning[0], objs, returning=True)
         if not parts and last is None:
             return
         with connection.cursor() as cursor:
             cursor.execute(*_chained(parts, last))
             if last is not None:
-                _set_pks(insert_returning[1], (pk for (pk,) in cursor.fetchall()))
+                _set_pks(objs, (pk for (pk,) in cursor.fetchall()))
+
+
+def _execute(sql: str, params: list) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 def _chained(parts: list[Statement], last: Statement | None) -> Statement:

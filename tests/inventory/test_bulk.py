@@ -41,8 +41,36 @@ def test_a_value_too_long_for_its_column_is_refused_not_cut():
         InventoryAdjustment, [InventoryAdjustment(level=level, qoh_delta=1, atp_delta=1, kind="RECEIPT", reason=too_long)]
     )
     if connection.vendor != "postgresql":  # SQLite neither cuts nor checks lengths: the row is as it was given
+        writes.send()
         assert InventoryAdjustment.objects.filter(reason=too_long).exists()
         return
     with pytest.raises(DataError), transaction.atomic():
         writes.send()
     assert not InventoryAdjustment.objects.filter(reason__startswith="RRRR").exists()
+
+
+def test_nothing_is_written_before_send_on_either_database():
+    """A read between adding a write and sending it sees the data without it, on SQLite as on PostgreSQL."""
+    store, product = FacilityFactory(code="BRONX"), ProductFactory()
+    level = inventory_receive(facility=store, product=product, quantity=3)
+    writes = Writes()
+    level.quantity_on_hand, level.available_to_promise = 4, 4
+    writes.update_rows(InventoryLevel, [level], ["quantity_on_hand", "available_to_promise"])
+    writes.insert_rows(InventoryAdjustment, [InventoryAdjustment(level=level, qoh_delta=1, atp_delta=1, kind="RECEIPT")])
+    assert InventoryLevel.objects.get(pk=level.pk).quantity_on_hand == 3
+    assert InventoryAdjustment.objects.filter(level=level).count() == 1
+    writes.send()
+    assert InventoryLevel.objects.get(pk=level.pk).quantity_on_hand == 4
+    assert InventoryAdjustment.objects.filter(level=level).count() == 2
+    assert_inventory_invariant()
+
+
+def test_a_table_written_twice_in_one_send_is_refused():
+    """Two parts of one statement must not change one table (PostgreSQL would not let one see the other's rows)."""
+    store, product = FacilityFactory(code="RICHMOND"), ProductFactory()
+    level = inventory_receive(facility=store, product=product, quantity=3)
+    writes = Writes()
+    writes.update_rows(InventoryLevel, [level], ["quantity_on_hand"])
+    with pytest.raises(AssertionError, match="written twice"):
+        writes.update_rows(InventoryLevel, [level], ["available_to_promise"])
+    assert_inventory_invariant()
