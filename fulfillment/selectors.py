@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.db.models import BigIntegerField, Count, F, Q, QuerySet, Value
-from django.db.models.functions import Cast
+from django.db.models.functions import Cast, Coalesce
 
 from inventory import effects
 from routing.models import ParkedKind, RoutingDecision
@@ -436,18 +436,50 @@ def parked_limits() -> ParkedLimits:
 
 def parked_home_facilities(items) -> dict[int, int | None]:
     """{item id: the facility whose groups decide its parked limit}: the last that rejected it, else its pickup store.
-    One query for any number of items."""
+    Items read by ``parked_items`` carry their rejections (newest first); for others, one query for any number."""
     from .models import Rejection
 
     items = list(items)
     last: dict[int, int] = {}
-    for item_id, facility_id in (
-        Rejection.objects.filter(order_item_id__in=[i.pk for i in items])
-        .order_by("order_item_id", "-created_at", "-pk")
-        .values_list("order_item_id", "facility_id")
-    ):
-        last.setdefault(item_id, facility_id)
+    if all(hasattr(i, "rejections_newest") for i in items):
+        last = {i.pk: i.rejections_newest[0].facility_id for i in items if i.rejections_newest}
+    else:
+        for item_id, facility_id in (
+            Rejection.objects.filter(order_item_id__in=[i.pk for i in items])
+            .order_by("order_item_id", "-created_at", "-pk")
+            .values_list("order_item_id", "facility_id")
+        ):
+            last.setdefault(item_id, facility_id)
     return {i.pk: last.get(i.pk) or i.effective_pickup_facility_id for i in items}
+
+
+def parked_since(item: OrderItem):
+    """When the item was parked: ``parked_since``, or for an item parked without one (by hand in the admin, by an old
+    import) its last status change. ``PARKED_SINCE`` is the same rule as a query expression."""
+    return item.parked_since or item.status_changed_at
+
+
+PARKED_SINCE = Coalesce("parked_since", "status_changed_at")
+
+
+@dataclass(frozen=True)
+class ParkedDeadline:
+    since: object  # datetime
+    limit_days: int | None  # None: never cancelled automatically
+    cancel_at: object  # datetime, None: never
+
+
+def parked_deadlines(items, limits: ParkedLimits) -> dict[int, ParkedDeadline]:
+    """{item id: when the parked item is cancelled}: the one rule the parked page shows and ``cancel_stale_parked``
+    applies. The limit is that of the item's home facility (``parked_home_facilities``), counted from
+    ``parked_since(item)``. One query for any number of items."""
+    items = list(items)
+    home = parked_home_facilities(items)
+    deadlines = {}
+    for item in items:
+        since = parked_since(item)
+        deadlines[item.pk] = ParkedDeadline(since, limits.days_for(home[item.pk]), limits.cancel_at(since, home[item.pk]))
+    return deadlines
 
 
 DIGEST_LISTED = 100  # parked items and waiting choices listed one by one in a digest; the rest are counted

@@ -104,15 +104,13 @@ def _list_context(request: HttpRequest, filters: dict[str, str], page_number) ->
     page_obj = Paginator(items, ITEMS_PER_PAGE).get_page(page_number)
     rows = list(page_obj.object_list)
     decisions = selectors.parked_latest_decisions([item.pk for item in rows]) if rows else {}
-    limits = selectors.parked_limits() if rows else None
+    deadlines = selectors.parked_deadlines(rows, selectors.parked_limits()) if rows else {}
     now = timezone.now()
     kinds = selectors.PARKED_KINDS
     for item in rows:
         item.last_rejection = item.rejections_newest[0] if item.rejections_newest else None
-        since = item.parked_since or item.status_changed_at
-        item.parked_days = (now - since).days
-        home = item.last_rejection.facility_id if item.last_rejection else item.effective_pickup_facility_id
-        item.cancel_at = limits.cancel_at(since, home)
+        item.parked_days = (now - deadlines[item.pk].since).days
+        item.cancel_at = deadlines[item.pk].cancel_at
         item.kind_key = selectors.parked_kind_key(item.parked_kind)
         item.kind_label = kinds[item.kind_key][0]
         item.latest_decision = decisions.get(item.pk)
