@@ -9,7 +9,7 @@ services as the associate pages and the commands, and report what happened with 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import ActionLocation
-from django.db.models import Count, F, Q
+from django.db.models import Count, Q
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.html import format_html
@@ -116,11 +116,10 @@ class ShortFilter(admin.SimpleListFilter):
         return [("yes", "Short"), ("no", "Not short")]
 
     def queryset(self, request, queryset):
-        short = Q(reserved__gt=F("quantity_on_hand") - F("unsellable"))
         if self.value() == "yes":
-            return queryset.filter(short)
+            return queryset.short()
         if self.value() == "no":
-            return queryset.exclude(short)
+            return queryset.not_short()
         return queryset
 
 

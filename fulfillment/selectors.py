@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import BigIntegerField, Count, F, Q, QuerySet, Value
+from django.db.models import BigIntegerField, Count, Q, QuerySet, Value
 from django.db.models.functions import Cast, Coalesce
 
 from inventory import effects
@@ -652,7 +652,7 @@ def short_levels_of_items(items) -> dict[tuple[int, int], object]:
     condition = Q()
     for facility_id, product_id in keys:
         condition |= Q(facility_id=facility_id, product_id=product_id)
-    short = InventoryLevel.objects.filter(condition, reserved__gt=F("quantity_on_hand") - F("unsellable"))
+    short = InventoryLevel.objects.filter(condition).short()
     return {(lvl.facility_id, lvl.product_id): lvl for lvl in short}
 
 

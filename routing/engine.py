@@ -11,9 +11,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 from datetime import date
-from zoneinfo import ZoneInfo
-
-from django.utils import timezone
 
 from inventory import effects
 from inventory.models import Facility
@@ -372,10 +369,3 @@ def _group_reason(members: list[dict]) -> str:
         return bases.pop()
     return f"{members[0]['reason']} (the nearest of them)"
 
-
-def facility_local_date(facility: Facility) -> date:
-    try:
-        zone = ZoneInfo(facility.timezone)
-    except Exception:  # an unknown zone name falls back to UTC rather than failing a routing
-        zone = ZoneInfo("UTC")
-    return timezone.now().astimezone(zone).date()

@@ -6,7 +6,7 @@ from datetime import date
 
 from inventory.bulk import Writes
 
-from .engine import Demand, Plan, Router, facility_local_date
+from .engine import Demand, Plan, Router
 from .models import FacilityDailyLoad, RoutingDecision
 from .selectors import daily_loads_read, facilities_for_routing, group_members_for, rules_active
 
@@ -47,7 +47,7 @@ def routing_session_open(*, stock) -> RoutingSession:
     queries, whatever the facility count; nothing is locked."""
     facilities = facilities_for_routing()
     rules = rules_active()
-    limited = {f.pk: facility_local_date(f) for f in facilities if f.daily_order_limit is not None}
+    limited = {f.pk: f.local_date() for f in facilities if f.daily_order_limit is not None}
     router = Router(
         facilities=facilities,
         rules=rules,

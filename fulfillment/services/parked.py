@@ -14,7 +14,7 @@ from .. import selectors
 from ..locks import lock_items
 from ..models import Notification, OrderItem, PickupChoice
 from . import batches
-from .customer_choice import items_cancel_parked, notifications_queue
+from .customer_choice import items_cancel_parked, notification_context, notifications_queue
 
 Status = OrderItem.Status
 
@@ -79,9 +79,7 @@ def parked_items_cancel_stale(*, dry_run: bool = False, now: datetime | None = N
                 Notification(
                     order=item.order, order_item=item, kind=Notification.Kind.ITEM_CANCELLED, recipient=item.order.customer_email,
                     subject=f"Order {item.order.name}: an item was cancelled",
-                    context={"customer_name": item.order.customer_name, "order_name": item.order.name,
-                             "product_name": item.product.name, "sku": item.product.sku, "quantity": item.quantity,
-                             "parked_days": d.parked_days},
+                    context=notification_context(item, parked_days=d.parked_days),
                 )
                 for item, d in zip(items, due) if item.order.customer_email
             ])

@@ -10,7 +10,6 @@ from routing.engine import Plan
 from routing.services import RoutingSession
 
 from ..models import OrderItem, RoutedUnitsDaily
-from ..reports.periods import zone_of
 
 
 def routed_units_add(*, session: RoutingSession, items: Sequence[OrderItem], plans: Sequence[Plan], writes: Writes) -> int:
@@ -23,7 +22,7 @@ def routed_units_add(*, session: RoutingSession, items: Sequence[OrderItem], pla
     for item, plan in zip(items, plans):
         for facility_id, quantity in plan.allocations:
             facility = session.router.facility_by_id[facility_id]
-            day = now.astimezone(zone_of(facility.timezone)).date()
+            day = facility.local_date(now)
             units[(facility_id, day, item.product_id, item.effective_shipping_method)] += quantity
     if not units:
         return 0

@@ -12,7 +12,7 @@ from inventory.bulk import Writes
 from inventory.models import Facility, InventoryLevel
 from inventory.selectors import stock_snapshot_read
 from inventory.services import inventory_receive
-from routing.engine import Demand, day_month, facility_local_date
+from routing.engine import Demand, day_month
 from routing.models import FacilityDailyLoad, RoutingDecision, RoutingRule
 from routing.selectors import group_members_for, rules_active
 from routing.services import decisions_record, routing_session_open
@@ -134,7 +134,7 @@ def test_daily_limit_holds_across_transactions_and_counts_on_the_facility_local_
     assert placed == ["BROOKLYN", "BROOKLYN", "MANHATTAN"]
     brooklyn.refresh_from_db()
     load = FacilityDailyLoad.objects.get(facility=brooklyn)
-    assert (load.day, load.routed_lines) == (facility_local_date(brooklyn), 2)
+    assert (load.day, load.routed_lines) == (brooklyn.local_date(), 2)
     third = OrderItem.objects.filter(facility=manhattan).get()
     assert reasons(latest_decision(third))["BROOKLYN"] == "over daily limit (2/2 lines today)"
     # yesterday's load does not count today
