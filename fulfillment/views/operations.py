@@ -8,88 +8,26 @@ For the operations team: staff accounts with the permission the admin's "Route s
 
 from __future__ import annotations
 
-from functools import wraps
 from urllib.parse import urlencode
 
-from django import forms
-from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render, resolve_url
+from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import HttpResponseClientRedirect
 
 from fulfillment import selectors, services
 from fulfillment.errors import FulfillmentError
-from fulfillment.forms import MAX_ID, WholeNumberField
+from fulfillment.forms import ParkedFilterForm, RouteForm
+from fulfillment.permissions import operations_required
 from fulfillment.text import route_summary_text
 
 PAGE = "fulfillment/parked.html"
 ITEMS_PER_PAGE = 50
-ROUTE_PERMISSION = "fulfillment.change_orderitem"  # the same permission as the admin actions on order items
-STAFF_ONLY = (
-    "The parked items page is for the operations team (staff accounts allowed to change order items). "
-    "Ask an administrator for access."
-)
-
-
-class ParkedFilterForm(forms.Form):
-    kind = forms.ChoiceField(
-        label="Why parked", required=False,
-        choices=[("", "Any reason")] + [(key, label) for key, (label, _) in selectors.PARKED_KINDS.items()],
-    )
-    product = forms.CharField(label="Product (SKU or name)", required=False, max_length=64, strip=True)
-
-    def filters(self) -> dict[str, str]:
-        """The valid filters ({} parts dropped when invalid), as the selector and the URLs take them."""
-        if self.is_valid():
-            data = self.cleaned_data
-            return {"kind": data["kind"], "product": data["product"]}
-        data = {}
-        for name in ("kind", "product"):
-            if name not in self.errors and name in self.cleaned_data:
-                data[name] = self.cleaned_data[name]
-        return {"kind": data.get("kind", ""), "product": data.get("product", "")}
-
-
-class RouteForm(forms.Form):
-    """Route again: one item (``item_id``) or every item matching the filters (``scope=all``)."""
-
-    item_id = WholeNumberField(required=False, min_value=1, max_value=MAX_ID)
-    scope = forms.ChoiceField(required=False, choices=[("", "one"), ("all", "all matching")])
-
-    def clean(self):
-        data = super().clean()
-        if not data.get("item_id") and data.get("scope") != "all":
-            raise forms.ValidationError("Choose an item to route, or route all matching items.")
-        return data
-
-
-def may_route_parked_items(user) -> bool:
-    """Staff with the admin's permission on order items (superusers have every permission)."""
-    return user.is_authenticated and user.is_active and user.is_staff and user.has_perm(ROUTE_PERMISSION)
-
-
-def operations_required(view):
-    """Anonymous -> the login page (HTMX: a client-side redirect); signed in without the permission -> 403 with a message."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if not request.user.is_authenticated:
-            if request.htmx:
-                return HttpResponseClientRedirect(f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': request.get_full_path()})}")
-            return redirect_to_login(request.get_full_path())
-        if not may_route_parked_items(request.user):
-            return render(request, "fulfillment/message.html", {"message": STAFF_ONLY, "title": "Operations team only"}, status=403)
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def _query_string(filters: dict[str, str], page=None) -> str:
