@@ -20,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from inventory.models import Facility
+from inventory.transactions import transaction_required
 from routing.models import ParkedKind
 from routing.models import RoutingDecision
 
@@ -56,6 +57,7 @@ def notifications_queue(notifications: list[Notification]) -> list[Notification]
     return created
 
 
+@transaction_required
 def pickup_choices_offer(*, outcomes) -> list[PickupChoice]:
     """For each (rejection, item, plan) that parked a store-pickup item because its pickup store rejected it: a new
     PickupChoice (replacing a waiting one) and the customer's email. Constant queries per call."""
@@ -92,6 +94,7 @@ def pickup_choices_offer(*, outcomes) -> list[PickupChoice]:
     return choices
 
 
+@transaction_required
 def items_cancel_parked(*, items: list[OrderItem], trigger: str, summaries: dict[int, str]) -> None:
     """Cancel locked parked items: status CANCELLED, a CANCELLED routing decision each, their waiting choices closed.
     A parked item holds no reservation, so the ledger has nothing to undo."""

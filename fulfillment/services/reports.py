@@ -6,12 +6,14 @@ from collections.abc import Sequence
 from django.utils import timezone
 
 from inventory.bulk import Writes
+from inventory.transactions import transaction_required
 from routing.engine import Plan
 from routing.services import RoutingSession
 
 from ..models import OrderItem, RoutedUnitsDaily
 
 
+@transaction_required
 def routed_units_add(*, session: RoutingSession, items: Sequence[OrderItem], plans: Sequence[Plan], writes: Writes) -> int:
     """Add the units these plans routed to ``RoutedUnitsDaily`` (one upsert, keys sorted so concurrent routings take
     the roll-up rows in one order). Runs inside the caller's transaction (``items_place``, which records the
