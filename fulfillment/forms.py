@@ -237,3 +237,32 @@ class ChoiceForm(forms.Form):
                 if not data.get(name) and name not in self.errors:
                     self.add_error(name, f"Enter {label}.")
         return data
+
+
+# --- Admin actions --------------------------------------------------------------------------------------------------
+
+
+class ReceiveForm(forms.Form):
+    quantity = WholeNumberField(
+        min_value=1, label="Quantity received", help_text="Units received at each selected level (added to QOH and ATP)."
+    )
+
+
+class CountForm(forms.Form):
+    quantity = WholeNumberField(
+        min_value=0, label="Counted quantity on hand",
+        help_text="The QOH counted on the shelf; reservations stay reserved and ATP follows.",
+    )
+
+
+class RejectItemsForm(forms.Form):
+    reason = forms.ModelChoiceField(
+        queryset=RejectionReason.objects.none(), label="Reason", empty_label=None,
+        help_text="Applied at each item's current facility, with the reason's inventory effect.",
+    )
+    comment = forms.CharField(required=False, max_length=500, label="Comment", widget=forms.TextInput(attrs={"size": 60}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].queryset = selectors.active_reasons()
+        self.fields["reason"].label_from_instance = lambda r: f"{r.label} ({r.code}: {r.get_inventory_effect_display()})"
