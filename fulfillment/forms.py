@@ -1,4 +1,5 @@
-"""Forms of the associate dashboard: they parse and validate input; the views hand the cleaned data to services."""
+"""The forms of every page (the associate dashboard, the parked-items page, the customer's pickup choice, login) and
+of the admin actions: they parse and validate input; the views and actions hand the cleaned data to services."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
 
 from fulfillment import selectors
-from fulfillment.models import RejectionReason
+from fulfillment.models import PickupChoice, RejectionReason
 from fulfillment.text import MAX_INT32, parse_ascii_integer
 
 SEARCH_MAX_LENGTH = 100
@@ -176,3 +177,92 @@ class LoginForm(AuthenticationForm):
         super().__init__(request, *args, **kwargs)
         field = self.fields["username"]
         field.validators.append(MaxLengthValidator(field.max_length))
+
+
+# --- The parked-items page (operations) ---------------------------------------------------------------------------
+
+
+class ParkedFilterForm(forms.Form):
+    kind = forms.ChoiceField(
+        label="Why parked", required=False,
+        choices=[("", "Any reason")] + [(key, label) for key, (label, _) in selectors.PARKED_KINDS.items()],
+    )
+    product = forms.CharField(label="Product (SKU or name)", required=False, max_length=64, strip=True)
+
+    def filters(self) -> dict[str, str]:
+        """The valid filters ({} parts dropped when invalid), as the selector and the URLs take them."""
+        if self.is_valid():
+            data = self.cleaned_data
+            return {"kind": data["kind"], "product": data["product"]}
+        data = {}
+        for name in ("kind", "product"):
+            if name not in self.errors and name in self.cleaned_data:
+                data[name] = self.cleaned_data[name]
+        return {"kind": data.get("kind", ""), "product": data.get("product", "")}
+
+
+class RouteForm(forms.Form):
+    """Route again: one item (``item_id``) or every item matching the filters (``scope=all``)."""
+
+    item_id = WholeNumberField(required=False, min_value=1, max_value=MAX_ID)
+    scope = forms.ChoiceField(required=False, choices=[("", "one"), ("all", "all matching")])
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("item_id") and data.get("scope") != "all":
+            raise forms.ValidationError("Choose an item to route, or route all matching items.")
+        return data
+
+
+# --- The customer's pickup choice (public page) ---------------------------------------------------------------------
+
+
+class ChoiceForm(forms.Form):
+    action = forms.ChoiceField(
+        choices=[(PickupChoice.Outcome.OTHER_STORE, "store"), (PickupChoice.Outcome.SHIP, "ship"), (PickupChoice.Outcome.CANCEL, "cancel")],
+        error_messages={"required": "Choose one of the options below.", "invalid_choice": "Choose one of the options below."},
+    )
+    facility = forms.IntegerField(required=False, min_value=1, max_value=MAX_ID)
+    address = forms.CharField(required=False, max_length=PickupChoice._meta.get_field("ship_to_address").max_length, strip=True)
+    city = forms.CharField(required=False, max_length=PickupChoice._meta.get_field("ship_to_city").max_length, strip=True)
+    postal_code = forms.CharField(required=False, max_length=PickupChoice._meta.get_field("ship_to_postal_code").max_length, strip=True)
+
+    def clean(self):
+        data = super().clean()
+        action = data.get("action")
+        if action == PickupChoice.Outcome.OTHER_STORE and not data.get("facility"):
+            self.add_error("facility", "Choose a store.")
+        if action == PickupChoice.Outcome.SHIP:
+            for name, label in (("address", "your street address"), ("city", "your city"), ("postal_code", "your postal code")):
+                if not data.get(name) and name not in self.errors:
+                    self.add_error(name, f"Enter {label}.")
+        return data
+
+
+# --- Admin actions --------------------------------------------------------------------------------------------------
+
+
+class ReceiveForm(forms.Form):
+    quantity = WholeNumberField(
+        min_value=1, label="Quantity received", help_text="Units received at each selected level (added to QOH and ATP)."
+    )
+
+
+class CountForm(forms.Form):
+    quantity = WholeNumberField(
+        min_value=0, label="Counted quantity on hand",
+        help_text="The QOH counted on the shelf; reservations stay reserved and ATP follows.",
+    )
+
+
+class RejectItemsForm(forms.Form):
+    reason = forms.ModelChoiceField(
+        queryset=RejectionReason.objects.none(), label="Reason", empty_label=None,
+        help_text="Applied at each item's current facility, with the reason's inventory effect.",
+    )
+    comment = forms.CharField(required=False, max_length=500, label="Comment", widget=forms.TextInput(attrs={"size": 60}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].queryset = selectors.active_reasons()
+        self.fields["reason"].label_from_instance = lambda r: f"{r.label} ({r.code}: {r.get_inventory_effect_display()})"

@@ -34,8 +34,13 @@ ORDER_HEADER_FIELDS = (
     "customer_name", "customer_email", "shipping_method", "ship_to_latitude", "ship_to_longitude", "pickup_facility",
     "placed_at", "ship_to_address", "ship_to_city", "ship_to_postal_code",
 )
+# {column: the longest value its Order field holds}, read from the model
 MAX_FIELD_LENGTHS = {
-    "order_name": 32, "customer_name": 120, "ship_to_address": 200, "ship_to_city": 80, "ship_to_postal_code": 16,
+    column: Order._meta.get_field(field).max_length
+    for column, field in (
+        ("order_name", "name"), ("customer_name", "customer_name"), ("ship_to_address", "ship_to_address"),
+        ("ship_to_city", "ship_to_city"), ("ship_to_postal_code", "ship_to_postal_code"),
+    )
 }
 
 

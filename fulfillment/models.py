@@ -158,7 +158,7 @@ class BulkRejection(models.Model):
         FAILED = "FAILED", "Failed"
 
     facility = models.ForeignKey("inventory.Facility", on_delete=models.PROTECT, related_name="bulk_rejections")
-    from_status = models.CharField(max_length=16, choices=[("OPEN", "Open"), ("IN_PROGRESS", "In progress")])
+    from_status = models.CharField(max_length=16, choices=[(s.value, s.label) for s in OrderItem.REJECTABLE])
     reason = models.ForeignKey(RejectionReason, on_delete=models.PROTECT, related_name="bulk_rejections")
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     stop_routing = models.BooleanField(default=False)

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-OPEN = "OPEN"
-WORKABLE = ("OPEN", "IN_PROGRESS")  # statuses that can be rejected (OrderItem.REJECTABLE)
+from .models import OrderItem
+
+OPEN = OrderItem.Status.OPEN
 
 
 class ReasonCode(StrEnum):
@@ -137,7 +138,7 @@ def collateral_reasons(
     """
     here = [
         o for o in others
-        if o.pk != item.pk and o.facility_id == item.facility_id and o.status in WORKABLE
+        if o.pk != item.pk and o.facility_id == item.facility_id and o.status in OrderItem.REJECTABLE
     ]
     collateral: dict[int, str] = {}
     if not policy.allow_partial_order_rejection:

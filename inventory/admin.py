@@ -1,7 +1,9 @@
-"""Admin for facilities, products, groups and the (read-only) inventory ledger.
+"""Admin for facilities, products, groups, inventory levels and the (read-only) inventory ledger, and the mixins
+every app's admin shares.
 
-`InventoryLevel` is registered in `fulfillment/admin.py`: its "Receive stock" action also routes the product's parked
-items (`fulfillment.services.stock_receive`), and `inventory` must not import `fulfillment`.
+Quantities of a level never change here: ``fulfillment/admin/stock.py`` adds the "Receive stock" and "Set counted
+quantity" actions to ``InventoryLevelAdmin`` (they also route the product's parked items, a fulfillment service, and
+``inventory`` must not import ``fulfillment``).
 """
 
 from django.contrib import admin
@@ -9,7 +11,7 @@ from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
 from django.db.models import Count
 
-from .models import Facility, FacilityGroup, InventoryAdjustment, Product
+from .models import Facility, FacilityGroup, InventoryAdjustment, InventoryLevel, Product
 
 
 class ReadOnlyAdminMixin:
@@ -41,6 +43,18 @@ class DateHierarchyGuardMixin:
 
     def get_changelist(self, request, **kwargs):
         return DateBoundedChangeList
+
+
+class ProductColumnsMixin:
+    """The SKU and product name columns of a row that has a product."""
+
+    @admin.display(description="SKU", ordering="product__sku")
+    def product_sku(self, obj):
+        return obj.product.sku
+
+    @admin.display(description="Product", ordering="product__name")
+    def product_name(self, obj):
+        return obj.product.name
 
 
 @admin.register(Facility)
@@ -111,3 +125,59 @@ class InventoryAdjustmentAdmin(DateHierarchyGuardMixin, ReadOnlyAdminMixin, admi
     @admin.display(description="SKU", ordering="level__product__sku")
     def product_sku(self, obj):
         return obj.level.product.sku
+
+
+def level_line(level: InventoryLevel) -> str:
+    return (
+        f"{level.facility.code} · {level.product.sku} {level.product.name}: "
+        f"QOH {level.quantity_on_hand}, reserved {level.reserved}, unsellable {level.unsellable}, "
+        f"ATP {level.available_to_promise}" + (f" (short {level.shortfall})" if level.is_short else "")
+    )
+
+
+class ShortFilter(admin.SimpleListFilter):
+    """Short levels hold more reserved units than sellable units on hand."""
+
+    title = "short"
+    parameter_name = "short"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Short"), ("no", "Not short")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.short()
+        if self.value() == "no":
+            return queryset.not_short()
+        return queryset
+
+
+@admin.register(InventoryLevel)
+class InventoryLevelAdmin(ProductColumnsMixin, admin.ModelAdmin):
+    list_display = (
+        "facility_code", "product_sku", "product_name", "quantity_on_hand", "reserved", "unsellable",
+        "available_to_promise", "short", "safety_stock", "updated_at",
+    )
+    list_filter = (ShortFilter, "facility")
+    search_fields = ("product__sku", "product__name", "product__upc", "facility__code")
+    list_select_related = ("facility", "product")
+    autocomplete_fields = ("facility", "product")
+    show_full_result_count = False
+
+    def get_readonly_fields(self, request, obj=None):
+        # Quantities never change here: "Receive stock" and "Set counted quantity" go through the ledger.
+        readonly = ["quantity_on_hand", "reserved", "unsellable", "available_to_promise", "updated_at"]
+        if obj is not None:
+            readonly += ["facility", "product"]
+        return readonly
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Facility", ordering="facility__code")
+    def facility_code(self, obj):
+        return obj.facility.code
+
+    @admin.display(description="Short")
+    def short(self, obj):
+        return f"short {obj.shortfall}" if obj.is_short else ""

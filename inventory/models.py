@@ -1,11 +1,25 @@
 """Facilities, products and their inventory, with an append-only ledger of every change."""
 
+from datetime import date, datetime
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q, Value
 from django.db.models.functions import Greatest
+from django.utils import timezone
 
 from . import effects
+
+
+@lru_cache(maxsize=256)
+def time_zone(name: str) -> ZoneInfo:
+    """The zone named ``name``; an empty or unknown name is UTC, so a page or a routing never fails on it."""
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
 
 
 class Facility(models.Model):
@@ -47,6 +61,15 @@ class Facility(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"
 
+    @property
+    def zone(self) -> ZoneInfo:
+        """The facility's time zone (UTC when its name is unknown)."""
+        return time_zone(self.timezone)
+
+    def local_date(self, at: datetime | None = None) -> date:
+        """The facility's local day at ``at`` (now): its daily routing limit and its Today panel count by it."""
+        return (at or timezone.now()).astimezone(self.zone).date()
+
 
 class FacilityGroup(models.Model):
     """A named set of facilities that a routing rule can be limited to."""
@@ -73,6 +96,17 @@ class Product(models.Model):
         return f"{self.name} ({self.sku})"
 
 
+class InventoryLevelQuerySet(models.QuerySet):
+    SHORT = Q(reserved__gt=F("quantity_on_hand") - F("unsellable"))
+
+    def short(self) -> "InventoryLevelQuerySet":
+        """Levels holding more reserved units than sellable units on hand (``InventoryLevel.is_short``)."""
+        return self.filter(self.SHORT)
+
+    def not_short(self) -> "InventoryLevelQuerySet":
+        return self.exclude(self.SHORT)
+
+
 class InventoryLevel(models.Model):
     facility = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="inventory_levels")
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="inventory_levels")
@@ -86,6 +120,8 @@ class InventoryLevel(models.Model):
         null=True, blank=True, help_text="Overrides the facility's safety stock for this product; empty = facility's."
     )
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = InventoryLevelQuerySet.as_manager()
 
     class Meta:
         ordering = ["facility__code", "product__sku"]

@@ -138,8 +138,3 @@ def levels_not_matching_ledger() -> QuerySet[InventoryLevel]:
     """Levels whose quantities differ from the sums of their ledger deltas, or whose ATP is not its formula
     (the inventory side of the invariant: always empty). The reservations' side is in fulfillment's selectors."""
     return levels_with_ledger_sums().exclude(LEDGER_MATCHES).order_by("pk")
-
-
-def short_levels() -> QuerySet[InventoryLevel]:
-    """Levels holding more reserved units than sellable units on hand."""
-    return InventoryLevel.objects.filter(reserved__gt=F("quantity_on_hand") - F("unsellable"))

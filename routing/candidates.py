@@ -57,7 +57,8 @@ _QUERY = """
 SELECT d.key, g.reason, g.named, g.n, g.whole_n, g.min_chord2, g.max_chord2, g.max_routable, g.nearest, g.best,
        g.best_whole, g.members
 FROM (
-    SELECT u.*, string_to_array(u.rejected_before_list, ',')::bigint[] AS rejected_before
+    SELECT u.*, string_to_array(u.rejected_before_list, ',')::bigint[] AS rejected_before,
+           (SELECT count(*) FROM inventory_inventorylevel c WHERE c.product_id = u.product_id) AS total
     FROM unnest(%(keys)s::bigint[], %(products)s::bigint[], %(quantities)s::int[], %(xs)s::float8[],
                 %(ys)s::float8[], %(zs)s::float8[], %(pickups)s::bigint[], %(just_rejected)s::bigint[],
                 %(pickup_only)s::bool[], %(rejected_before)s::text[])
@@ -69,7 +70,7 @@ CROSS JOIN LATERAL (
            min(ARRAY[chord2, prio, code_rank, {row}) AS nearest,
            {best} AS best,
            {best_whole} AS best_whole,
-           array_agg(ARRAY[{row}) FILTER (WHERE total <= %(return_all)s) AS members
+           array_agg(ARRAY[{row}) FILTER (WHERE d.total <= %(return_all)s) AS members
     FROM (
         SELECT c.*,
                CASE WHEN fid = d.just_rejected_id THEN 1
@@ -92,8 +93,7 @@ CROSS JOIN LATERAL (
                    ((%(fx)s::float8[])[l.facility_id] - d.x) ^ 2 + ((%(fy)s::float8[])[l.facility_id] - d.y) ^ 2
                        + ((%(fz)s::float8[])[l.facility_id] - d.z) ^ 2 AS chord2,
                    (%(fprio)s::float8[])[l.facility_id] AS prio, (%(frank)s::float8[])[l.facility_id] AS code_rank,
-                   (%(static)s::int[])[l.facility_id] AS static_code,
-                   count(*) OVER () AS total
+                   (%(static)s::int[])[l.facility_id] AS static_code
             FROM inventory_inventorylevel l
             WHERE l.product_id = d.product_id
         ) c

@@ -9,9 +9,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 from datetime import date
-from zoneinfo import ZoneInfo
-
-from django.utils import timezone
 
 from inventory import effects
 from inventory.models import Facility
@@ -472,10 +469,3 @@ def _group_add(groups: dict, code: str, count: int, min_km: float, max_km: float
         g["min_km"], g["max_km"] = min(g["min_km"], min_km), max(g["max_km"], max_km)
         g["routable_atp"] = max(g["routable_atp"], routable)
 
-
-def facility_local_date(facility: Facility) -> date:
-    try:
-        zone = ZoneInfo(facility.timezone)
-    except Exception:  # an unknown zone name falls back to UTC rather than failing a routing
-        zone = ZoneInfo("UTC")
-    return timezone.now().astimezone(zone).date()

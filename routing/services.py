@@ -10,7 +10,7 @@ from inventory.bulk import Writes
 from inventory.stock import StockSnapshot
 
 from .candidates import BatchCandidates
-from .engine import Demand, Plan, Router, facility_local_date
+from .engine import Demand, Plan, Router
 from .models import FacilityDailyLoad, RoutingDecision
 from .selectors import daily_loads_read, routing_config
 
@@ -65,7 +65,7 @@ def routing_session_open(*, stock) -> RoutingSession:
     """A router over `stock` (a StockSnapshot read without locks, or a locked InventoryBook). One query when the routing
     configuration is unchanged (routing_config) and one more when facilities have daily limits; nothing is locked."""
     config = routing_config()
-    limited = {f.pk: facility_local_date(f) for f in config.facilities if f.daily_order_limit is not None}
+    limited = {f.pk: f.local_date() for f in config.facilities if f.daily_order_limit is not None}
     router = Router(
         facilities=config.facilities,
         facility_by_id=config.facility_by_id,

@@ -1,13 +1,16 @@
-"""What tests share: the inventory invariant every test that writes inventory ends with, running a command, running
-functions on threads at once."""
+"""What tests share: the inventory invariant every test that writes inventory ends with, a level's quantities,
+an order placed through the service, running a command, running functions on threads at once."""
 
 import io
+import itertools
 import threading
 
 from django.core.management import call_command
 from django.db import connection
 
+from fulfillment.models import OrderItem
 from fulfillment.selectors import active_items_without_level, levels_breaking_inventory_invariant
+from inventory.models import InventoryLevel
 
 
 def assert_inventory_invariant() -> None:
@@ -23,6 +26,30 @@ def assert_inventory_invariant() -> None:
     assert not broken, "levels breaking the inventory invariant:\n" + "\n".join(broken)
     orphans = list(active_items_without_level())
     assert not orphans, f"active items at a facility without a level of their product: {orphans}"
+
+
+def qoh_atp(facility, product) -> tuple[int, int]:
+    """(QOH, ATP) of the facility's level of the product."""
+    level = InventoryLevel.objects.get(facility=facility, product=product)
+    return level.quantity_on_hand, level.available_to_promise
+
+
+_order_names = itertools.count(1)
+
+
+def place(product, qty: int = 1, method: str = "STANDARD", *, at, pickup=None, name=None, customer_name="Ada",
+          customer_email="") -> OrderItem:
+    """One order of ``qty`` × ``product`` created (and so routed, reserving ATP) by the service, shipping to ``at`` (a
+    (latitude, longitude) pair): its item (split by a rule: the first part, the one the others split from). Test modules
+    bind their own ship-to with ``functools.partial``."""
+    from fulfillment.services import order_create
+
+    order = order_create(
+        name=name or f"#P{next(_order_names)}", customer_name=customer_name, customer_email=customer_email,
+        shipping_method=method, ship_to_latitude=at[0], ship_to_longitude=at[1], lines=[(product, qty)],
+        pickup_facility=pickup,
+    )
+    return order.items.order_by("pk").first()
 
 
 def run_command(*args) -> str:

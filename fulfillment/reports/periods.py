@@ -4,19 +4,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
-from functools import lru_cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from django.db.models import Q
 
+from inventory.models import time_zone
 
-@lru_cache(maxsize=256)
-def zone_of(name: str) -> ZoneInfo:
-    """The facility's zone; an unknown name falls back to UTC (as routing does) rather than failing a page."""
-    try:
-        return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
+
+zone_of = time_zone  # a facility's zone by name (Facility.zone): UTC when the name is unknown
 
 
 def local_midnight(day: date, zone: ZoneInfo) -> datetime:

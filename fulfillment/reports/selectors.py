@@ -317,9 +317,8 @@ def today_panel(*, facility, counts: dict[str, int]) -> Today:
     """The facility's day so far (its local day). ``counts``: the tab counts the page already has. Two queries (three
     when the facility has a daily routing limit)."""
     now = timezone.now()
-    zone = zone_of(facility.timezone)
-    local_today = now.astimezone(zone).date()
-    midnight = local_midnight(local_today, zone)
+    local_today = facility.local_date(now)
+    midnight = local_midnight(local_today, facility.zone)
     Status = OrderItem.Status
     here = OrderItem.objects.filter(facility=facility)
     changed_today = here.filter(status_changed_at__gte=midnight).order_by()

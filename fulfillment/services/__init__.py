@@ -11,6 +11,10 @@
 - ``reports``: the RoutedUnitsDaily roll-up (units routed per store, local day, product and shipping method), written
   by the placement step in the routing's own transaction.
 
+Transactions are declared one way everywhere (``inventory/transactions.py``): ``@transaction.atomic`` on a service
+that is one transaction, ``with transaction.atomic():`` per unit in a service that runs several (batches; routing after
+a receipt commits), ``@transaction_required`` on a service that writes inside its caller's transaction.
+
 Lock order in every transaction: order items (pk order), then inventory levels (pk order; see ``fulfillment/locks.py``,
 ``inventory/locks.py``), then the day's load counters of limited facilities and the roll-up rows, taken by their
 upserts (key order) in the transaction's one write statement (``inventory.bulk.Writes``).

@@ -20,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from inventory.models import Facility
+from inventory.transactions import transaction_required
 from routing.models import ParkedKind
 from routing.models import RoutingDecision
 
@@ -34,11 +35,17 @@ Status = OrderItem.Status
 Outcome = PickupChoice.Outcome
 
 
-def _item_context(item: OrderItem) -> dict:
+def _fit(model, field: str, text: str) -> str:
+    """``text`` cut to the length of the model's column."""
+    return text[: model._meta.get_field(field).max_length]
+
+
+def notification_context(item: OrderItem, **more) -> dict:
+    """What every email about an item shows (the customer, the order and the line), plus ``more``."""
     order = item.order
     return {
         "customer_name": order.customer_name, "order_name": order.name, "product_name": item.product.name,
-        "sku": item.product.sku, "quantity": item.quantity,
+        "sku": item.product.sku, "quantity": item.quantity, **more,
     }
 
 
@@ -50,6 +57,7 @@ def notifications_queue(notifications: list[Notification]) -> list[Notification]
     return created
 
 
+@transaction_required
 def pickup_choices_offer(*, outcomes) -> list[PickupChoice]:
     """For each (rejection, item, plan) that parked a store-pickup item because its pickup store rejected it: a new
     PickupChoice (replacing a waiting one) and the customer's email. Constant queries per call."""
@@ -76,16 +84,17 @@ def pickup_choices_offer(*, outcomes) -> list[PickupChoice]:
             Notification(
                 order=item.order, order_item=item, kind=Notification.Kind.PICKUP_REJECTED, recipient=item.order.customer_email,
                 subject=f"Order {item.order.name}: {rejection.facility.name} cannot have your item ready — your choice",
-                context={
-                    **_item_context(item), "store_name": rejection.facility.name, "link": pickup_choice_url(choice.pk),
-                    "expires_on": f"{choice.expires_at:%d %b %Y}", "days": settings.PICKUP_CHOICE_LINK_DAYS,
-                },
+                context=notification_context(
+                    item, store_name=rejection.facility.name, link=pickup_choice_url(choice.pk),
+                    expires_on=f"{choice.expires_at:%d %b %Y}", days=settings.PICKUP_CHOICE_LINK_DAYS,
+                ),
             )
         )
     notifications_queue(notifications)
     return choices
 
 
+@transaction_required
 def items_cancel_parked(*, items: list[OrderItem], trigger: str, summaries: dict[int, str]) -> None:
     """Cancel locked parked items: status CANCELLED, a CANCELLED routing decision each, their waiting choices closed.
     A parked item holds no reservation, so the ledger has nothing to undo."""
@@ -99,7 +108,7 @@ def items_cancel_parked(*, items: list[OrderItem], trigger: str, summaries: dict
         item.status, item.status_changed_at, item.parked_since = Status.CANCELLED, now, None
     RoutingDecision.objects.bulk_create(
         [
-            RoutingDecision(order_item_id=i.pk, outcome=RoutingDecision.Outcome.CANCELLED, trigger=trigger, summary=summaries[i.pk][:300])
+            RoutingDecision(order_item_id=i.pk, outcome=RoutingDecision.Outcome.CANCELLED, trigger=trigger, summary=_fit(RoutingDecision, "summary", summaries[i.pk]))
             for i in items
         ]
     )
@@ -162,15 +171,15 @@ def pickup_choice_apply(
             if not plan.allocations:
                 message += " It may take a little longer: no facility has it right now, and the team is on it."
         address = address or {}
-        choice.ship_to_address = address.get("address", "")[:200]
-        choice.ship_to_city = address.get("city", "")[:80]
-        choice.ship_to_postal_code = address.get("postal_code", "")[:16]
+        choice.ship_to_address = _fit(PickupChoice, "ship_to_address", address.get("address", ""))
+        choice.ship_to_city = _fit(PickupChoice, "ship_to_city", address.get("city", ""))
+        choice.ship_to_postal_code = _fit(PickupChoice, "ship_to_postal_code", address.get("postal_code", ""))
     choice.used_at, choice.outcome, choice.chosen_facility = now, action, facility
     choice.save(update_fields=["used_at", "outcome", "chosen_facility", "ship_to_address", "ship_to_city", "ship_to_postal_code"])
     notifications_queue([
         Notification(order=item.order, order_item=item, kind=Notification.Kind.CHOICE_CONFIRMED, recipient=item.order.customer_email,
                      subject=f"Order {item.order.name}: your choice is confirmed",
-                     context={**_item_context(item), "message": message})
+                     context={"message": message})
     ])
     return ChoiceResult(item=item, outcome=action, facility=facility, message=message)
 

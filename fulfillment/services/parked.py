@@ -14,7 +14,7 @@ from .. import selectors
 from ..locks import lock_items
 from ..models import Notification, OrderItem, PickupChoice
 from . import batches
-from .customer_choice import items_cancel_parked, notifications_queue
+from .customer_choice import items_cancel_parked, notification_context, notifications_queue
 
 Status = OrderItem.Status
 
@@ -36,14 +36,13 @@ class StaleParkedItem:
 
 
 def _due(items: list[OrderItem], limits: selectors.ParkedLimits, now: datetime) -> list[StaleParkedItem]:
-    home = selectors.parked_home_facilities(items)
+    deadlines = selectors.parked_deadlines(items, limits)
     due = []
     for item in items:
-        limit = limits.days_for(home[item.pk])
-        cancel_at = limits.cancel_at(item.parked_since, home[item.pk])
-        if item.status == Status.UNROUTED and cancel_at is not None and cancel_at <= now:
+        deadline = deadlines[item.pk]
+        if item.status == Status.UNROUTED and deadline.cancel_at is not None and deadline.cancel_at <= now:
             due.append(StaleParkedItem(item.pk, item.order.name, item.product.sku, item.quantity,
-                                       (now - item.parked_since).days, limit, item.order.customer_email))
+                                       (now - deadline.since).days, deadline.limit_days, item.order.customer_email))
     return due
 
 
@@ -54,7 +53,9 @@ def parked_items_cancel_stale(*, dry_run: bool = False, now: datetime | None = N
     if limits.shortest is None:
         return []
     # keyset batches (one query each), never the list of ids: memory does not grow with the number of parked items
-    candidates = OrderItem.objects.filter(status=Status.UNROUTED, parked_since__lte=now - timedelta(days=limits.shortest))
+    candidates = OrderItem.objects.alias(parked_since_or_changed=selectors.PARKED_SINCE).filter(
+        status=Status.UNROUTED, parked_since_or_changed__lte=now - timedelta(days=limits.shortest)
+    )
     done: list[StaleParkedItem] = []
     for batch in batches.keyset(candidates):
         if dry_run:
@@ -78,9 +79,7 @@ def parked_items_cancel_stale(*, dry_run: bool = False, now: datetime | None = N
                 Notification(
                     order=item.order, order_item=item, kind=Notification.Kind.ITEM_CANCELLED, recipient=item.order.customer_email,
                     subject=f"Order {item.order.name}: an item was cancelled",
-                    context={"customer_name": item.order.customer_name, "order_name": item.order.name,
-                             "product_name": item.product.name, "sku": item.product.sku, "quantity": item.quantity,
-                             "parked_days": d.parked_days},
+                    context=notification_context(item, parked_days=d.parked_days),
                 )
                 for item, d in zip(items, due) if item.order.customer_email
             ])

@@ -6,13 +6,14 @@ from collections.abc import Sequence
 from django.utils import timezone
 
 from inventory.bulk import Writes
+from inventory.transactions import transaction_required
 from routing.engine import Plan
 from routing.services import RoutingSession
 
 from ..models import OrderItem, RoutedUnitsDaily
-from ..reports.periods import zone_of
 
 
+@transaction_required
 def routed_units_add(*, session: RoutingSession, items: Sequence[OrderItem], plans: Sequence[Plan], writes: Writes) -> int:
     """Add the units these plans routed to ``RoutedUnitsDaily`` (one upsert, keys sorted so concurrent routings take
     the roll-up rows in one order). Runs inside the caller's transaction (``items_place``, which records the
@@ -23,7 +24,7 @@ def routed_units_add(*, session: RoutingSession, items: Sequence[OrderItem], pla
     for item, plan in zip(items, plans):
         for facility_id, quantity in plan.allocations:
             facility = session.router.facility_by_id[facility_id]
-            day = now.astimezone(zone_of(facility.timezone)).date()
+            day = facility.local_date(now)
             units[(facility_id, day, item.product_id, item.effective_shipping_method)] += quantity
     if not units:
         return 0

@@ -48,13 +48,8 @@ def tabs(facility, current: str | None, counts: dict[str, int] | None = None) ->
 
 
 def pk_url(url_name: str):
-    """``pk -> reverse(url_name, args=[pk])`` for a page's many rows with one reverse(): the URL around a marker
-    pk, split once, then joined per row (the same string reverse() gives for an int pk)."""
-    marker = "9081726354"
-    head, sep, tail = reverse(url_name, args=[int(marker)]).partition(marker)
-    if not sep or marker in tail:  # not a plain "<head><pk><tail>" URL: fall back to reverse() per row
-        return lambda pk: reverse(url_name, args=[pk])
-    return lambda pk: f"{head}{pk}{tail}"
+    """``pk -> reverse(url_name, args=[pk])``: the URL of a page's row."""
+    return lambda pk: reverse(url_name, args=[pk])
 
 
 def with_item_urls(items, report_url=None):

@@ -14,35 +14,13 @@ from django.views.decorators.http import require_http_methods
 
 from fulfillment import selectors, services
 from fulfillment.errors import ChoiceClosed, FulfillmentError
-from fulfillment.forms import MAX_ID
+from fulfillment.forms import ChoiceForm
 from fulfillment.models import OrderItem, PickupChoice
 from fulfillment.pickup_links import LinkExpired, LinkTampered, pickup_choice_id_from
 from fulfillment.services.customer_choice import choice_closed_message
 
 PAGE = "fulfillment/pickup_choice.html"
 Outcome = PickupChoice.Outcome
-
-
-class ChoiceForm(forms.Form):
-    action = forms.ChoiceField(
-        choices=[(Outcome.OTHER_STORE, "store"), (Outcome.SHIP, "ship"), (Outcome.CANCEL, "cancel")],
-        error_messages={"required": "Choose one of the options below.", "invalid_choice": "Choose one of the options below."},
-    )
-    facility = forms.IntegerField(required=False, min_value=1, max_value=MAX_ID)
-    address = forms.CharField(required=False, max_length=200, strip=True)
-    city = forms.CharField(required=False, max_length=80, strip=True)
-    postal_code = forms.CharField(required=False, max_length=16, strip=True)
-
-    def clean(self):
-        data = super().clean()
-        action = data.get("action")
-        if action == Outcome.OTHER_STORE and not data.get("facility"):
-            self.add_error("facility", "Choose a store.")
-        if action == Outcome.SHIP:
-            for name, label in (("address", "your street address"), ("city", "your city"), ("postal_code", "your postal code")):
-                if not data.get(name) and name not in self.errors:
-                    self.add_error(name, f"Enter {label}.")
-        return data
 
 
 def _closed(request: HttpRequest, title: str, message: str, status: int) -> HttpResponse:

@@ -8,88 +8,26 @@ For the operations team: staff accounts with the permission the admin's "Route s
 
 from __future__ import annotations
 
-from functools import wraps
 from urllib.parse import urlencode
 
-from django import forms
-from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render, resolve_url
+from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import HttpResponseClientRedirect
 
 from fulfillment import selectors, services
 from fulfillment.errors import FulfillmentError
-from fulfillment.forms import MAX_ID, WholeNumberField
+from fulfillment.forms import ParkedFilterForm, RouteForm
+from fulfillment.permissions import operations_required
 from fulfillment.text import route_summary_text
 
 PAGE = "fulfillment/parked.html"
 ITEMS_PER_PAGE = 50
-ROUTE_PERMISSION = "fulfillment.change_orderitem"  # the same permission as the admin actions on order items
-STAFF_ONLY = (
-    "The parked items page is for the operations team (staff accounts allowed to change order items). "
-    "Ask an administrator for access."
-)
-
-
-class ParkedFilterForm(forms.Form):
-    kind = forms.ChoiceField(
-        label="Why parked", required=False,
-        choices=[("", "Any reason")] + [(key, label) for key, (label, _) in selectors.PARKED_KINDS.items()],
-    )
-    product = forms.CharField(label="Product (SKU or name)", required=False, max_length=64, strip=True)
-
-    def filters(self) -> dict[str, str]:
-        """The valid filters ({} parts dropped when invalid), as the selector and the URLs take them."""
-        if self.is_valid():
-            data = self.cleaned_data
-            return {"kind": data["kind"], "product": data["product"]}
-        data = {}
-        for name in ("kind", "product"):
-            if name not in self.errors and name in self.cleaned_data:
-                data[name] = self.cleaned_data[name]
-        return {"kind": data.get("kind", ""), "product": data.get("product", "")}
-
-
-class RouteForm(forms.Form):
-    """Route again: one item (``item_id``) or every item matching the filters (``scope=all``)."""
-
-    item_id = WholeNumberField(required=False, min_value=1, max_value=MAX_ID)
-    scope = forms.ChoiceField(required=False, choices=[("", "one"), ("all", "all matching")])
-
-    def clean(self):
-        data = super().clean()
-        if not data.get("item_id") and data.get("scope") != "all":
-            raise forms.ValidationError("Choose an item to route, or route all matching items.")
-        return data
-
-
-def may_route_parked_items(user) -> bool:
-    """Staff with the admin's permission on order items (superusers have every permission)."""
-    return user.is_authenticated and user.is_active and user.is_staff and user.has_perm(ROUTE_PERMISSION)
-
-
-def operations_required(view):
-    """Anonymous -> the login page (HTMX: a client-side redirect); signed in without the permission -> 403 with a message."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if not request.user.is_authenticated:
-            if request.htmx:
-                return HttpResponseClientRedirect(f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': request.get_full_path()})}")
-            return redirect_to_login(request.get_full_path())
-        if not may_route_parked_items(request.user):
-            return render(request, "fulfillment/message.html", {"message": STAFF_ONLY, "title": "Operations team only"}, status=403)
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def _query_string(filters: dict[str, str], page=None) -> str:
@@ -104,15 +42,13 @@ def _list_context(request: HttpRequest, filters: dict[str, str], page_number) ->
     page_obj = Paginator(items, ITEMS_PER_PAGE).get_page(page_number)
     rows = list(page_obj.object_list)
     decisions = selectors.parked_latest_decisions([item.pk for item in rows]) if rows else {}
-    limits = selectors.parked_limits() if rows else None
+    deadlines = selectors.parked_deadlines(rows, selectors.parked_limits()) if rows else {}
     now = timezone.now()
     kinds = selectors.PARKED_KINDS
     for item in rows:
         item.last_rejection = item.rejections_newest[0] if item.rejections_newest else None
-        since = item.parked_since or item.status_changed_at
-        item.parked_days = (now - since).days
-        home = item.last_rejection.facility_id if item.last_rejection else item.effective_pickup_facility_id
-        item.cancel_at = limits.cancel_at(since, home)
+        item.parked_days = (now - deadlines[item.pk].since).days
+        item.cancel_at = deadlines[item.pk].cancel_at
         item.kind_key = selectors.parked_kind_key(item.parked_kind)
         item.kind_label = kinds[item.kind_key][0]
         item.latest_decision = decisions.get(item.pk)

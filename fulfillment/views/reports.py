@@ -6,10 +6,8 @@ MANAGER; anyone else gets 403. The store filter only offers (and only accepts) s
 
 from __future__ import annotations
 
-from functools import wraps
 from urllib.parse import urlencode
 
-from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -17,34 +15,16 @@ from django.urls import reverse
 from django.utils.formats import date_format
 from django.views.decorators.http import require_GET
 
-from fulfillment.permissions import memberships_attach, report_scope
+from fulfillment.permissions import reports_required
 from fulfillment.reports import charts, selectors
 from fulfillment.reports.csv import csv_response
 from fulfillment.reports.filters import RejectionFilter
 from fulfillment.reports.periods import zone_of
 
-from .common import is_htmx, notice, pk_url
+from .common import is_htmx, pk_url
 
 PAGE = "fulfillment/reports/rejections.html"
 ROWS_PER_PAGE = 50
-MANAGERS_ONLY = "Reports are for store managers and the operations team."
-
-
-def reports_required(view):
-    """Login required; ``request.report_scope`` set (never empty), else 403. Header context as on the other pages."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        memberships_attach(request)
-        scope = report_scope(request.user, request.memberships)
-        if not scope:
-            return notice(request, MANAGERS_ONLY, status=403, title="Managers only")
-        request.report_scope = scope
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def _params(request: HttpRequest, **changes) -> str:

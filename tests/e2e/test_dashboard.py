@@ -6,15 +6,9 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import DESKTOP, PHONE, SCREENSHOTS
+from tests.support import qoh_atp
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
-
-
-def level(facility, product):
-    from inventory.models import InventoryLevel
-
-    lvl = InventoryLevel.objects.get(facility=facility, product=product)
-    return lvl.quantity_on_hand, lvl.available_to_promise
 
 
 def tab(page, name):
@@ -33,7 +27,7 @@ def test_associate_searches_reports_an_issue_and_sees_the_item_leave(page, login
     expect(tab_count(page, "open")).to_contain_text("5")
     order = shop.orders[0]  # #10042, Grace Hopper: a tee and two mugs
     mug_item = order.items.get(product=shop.mug)
-    assert level(shop.brooklyn, shop.mug) == (12, 9)  # two mugs for Grace, one for Dorothy reserved
+    assert qoh_atp(shop.brooklyn, shop.mug) == (12, 9)  # two mugs for Grace, one for Dorothy reserved
 
     # Search as you type: only Grace's order stays, and the URL remembers the search.
     page.get_by_label("Search orders").fill("Hopper")
@@ -63,7 +57,7 @@ def test_associate_searches_reports_an_issue_and_sees_the_item_leave(page, login
 
     rejection = Rejection.objects.get()
     assert rejection.reason.code == "DAMAGED" and rejection.quantity == 2
-    assert level(shop.brooklyn, shop.mug) == (12, 9)  # released to 11, two counted unsellable: 9; shelf still 12
+    assert qoh_atp(shop.brooklyn, shop.mug) == (12, 9)  # released to 11, two counted unsellable: 9; shelf still 12
     mug_item.refresh_from_db()
     assert mug_item.facility == shop.manhattan and mug_item.status == OrderItem.Status.OPEN
 
@@ -79,7 +73,7 @@ def test_associate_searches_reports_an_issue_and_sees_the_item_leave(page, login
     tee_row.get_by_role("button", name="Save").click()
     expect(page.locator(f"#order-{order.pk}")).to_have_count(0)
     expect(tab_count(page, "open")).to_contain_text("4")
-    assert level(shop.brooklyn, shop.tee) == (0, 0)
+    assert qoh_atp(shop.brooklyn, shop.tee) == (0, 0)
 
 
 def test_conflict_is_shown_inline(page, login, shop):

@@ -1,6 +1,7 @@
 """Django admin: every model is there, changelists are constant-query, history is read-only, actions call the services."""
 
 import itertools
+from functools import partial
 
 import pytest
 from django.apps import apps
@@ -24,7 +25,8 @@ from inventory.models import FacilityGroup, InventoryAdjustment, InventoryLevel
 from inventory.services import inventory_receive
 from routing.models import FacilityDailyLoad, RoutingDecision, RoutingRule
 from tests.factories import FacilityFactory, FacilityGroupFactory, ProductFactory, UserFactory
-from tests.support import assert_inventory_invariant
+from tests.support import assert_inventory_invariant, qoh_atp
+from tests.support import place as place_order
 
 pytestmark = pytest.mark.django_db
 
@@ -32,6 +34,7 @@ BROOKLYN = (40.6843, -73.9772)
 MANHATTAN = (40.7359, -73.9906)
 STAMFORD = (41.0534, -73.5387)
 _names = itertools.count(1)
+place = partial(place_order, at=BROOKLYN, customer_name="Ada Lovelace", customer_email="ada@example.com")
 
 
 @pytest.fixture
@@ -40,19 +43,6 @@ def stores():
     manhattan = FacilityFactory(code="MANHATTAN", name="Manhattan", latitude=MANHATTAN[0], longitude=MANHATTAN[1])
     stamford = FacilityFactory(code="STAMFORD", name="Stamford", latitude=STAMFORD[0], longitude=STAMFORD[1])
     return brooklyn, manhattan, stamford
-
-
-def place(product, qty=1, at=BROOKLYN, method="STANDARD", pickup=None):
-    order = order_create(
-        name=f"#A{next(_names)}", customer_name="Ada Lovelace", customer_email="ada@example.com", shipping_method=method,
-        ship_to_latitude=at[0], ship_to_longitude=at[1], lines=[(product, qty)], pickup_facility=pickup,
-    )
-    return order.items.get()
-
-
-def qoh_atp(facility, product):
-    level = InventoryLevel.objects.get(facility=facility, product=product)
-    return level.quantity_on_hand, level.available_to_promise
 
 
 def messages_of(response) -> list[str]:

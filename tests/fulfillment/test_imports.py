@@ -11,7 +11,7 @@ from inventory.models import Facility, InventoryAdjustment, InventoryLevel
 from inventory.services import inventory_receive
 from routing.models import RoutingDecision
 from tests.factories import FacilityFactory, ProductFactory
-from tests.support import assert_inventory_invariant, run_command
+from tests.support import assert_inventory_invariant, qoh_atp, run_command
 
 pytestmark = pytest.mark.django_db
 
@@ -54,11 +54,6 @@ def snapshot() -> dict:
 
 def errors_of(excinfo) -> list[str]:
     return [line.strip() for line in str(excinfo.value).splitlines()[1:]]
-
-
-def qoh_atp(facility, product):
-    level = InventoryLevel.objects.get(facility=facility, product=product)
-    return level.quantity_on_hand, level.available_to_promise
 
 
 # ---------------------------------------------------------------------------------------------------------------------

@@ -13,7 +13,9 @@ from django.utils import timezone
 from fulfillment.models import Notification, OrderItem, ParkedItemPolicy, PickupChoice
 from fulfillment.services import item_reject, items_route
 from inventory.services import inventory_receive
-from tests.factories import FacilityFactory, FacilityGroupFactory, OperationsUserFactory, ProductFactory, order_placed
+from tests.factories import (
+    FacilityFactory, FacilityGroupFactory, OperationsUserFactory, OrderItemFactory, ProductFactory, order_placed,
+)
 from tests.support import assert_inventory_invariant
 
 pytestmark = pytest.mark.django_db
@@ -131,3 +133,35 @@ def test_the_parked_page_shows_age_and_cancel_date(world, client):
     assert "3 days" in html and f"cancelled on <time datetime=\"{(item.parked_since + dt.timedelta(days=10)).isoformat()}\">{cancel_on}</time>" in html
     ParkedItemPolicy.objects.update(cancel_after_days=None)
     assert "never cancelled automatically" in client.get(reverse("operations-parked")).content.decode()
+
+
+def test_the_parked_page_promises_the_date_the_command_cancels_on(world, client):
+    """The page and `cancel_stale_parked` read one cancel date: an item the page says is due is cancelled, one it says
+    is not yet due stays, whether it was parked by routing (parked_since) or by hand without a date (status_changed_at)."""
+    ParkedItemPolicy.objects.create(cancel_after_days=7)
+    group = FacilityGroupFactory(name="Connecticut")
+    group.facilities.add(world.stamford)
+    ParkedItemPolicy.objects.create(facility_group=group, cancel_after_days=3)
+    now = timezone.now()
+    items = [
+        parked_item(world, days_ago=8),
+        parked_item(world, days_ago=6),
+        parked_item(world, days_ago=4, at=world.stamford),
+        parked_item(world, days_ago=2, at=world.stamford),
+    ]
+    for days_ago in (10, 5):  # parked by hand (admin, an old import): no parked_since, only the status change
+        item = OrderItemFactory(status=OrderItem.Status.UNROUTED, facility=None, order__customer_email="")
+        OrderItem.objects.filter(pk=item.pk).update(status_changed_at=now - dt.timedelta(days=days_ago), parked_since=None)
+        items.append(item)
+    client.force_login(OperationsUserFactory())
+    html = client.get(reverse("operations-parked")).content.decode()
+    promised = {}
+    for item in items:
+        row = html.split(f'id="parked-{item.pk}"')[1].split('class="parked-age"')[1].split("</td>", 1)[0]
+        stamp = row.split('cancelled on <time datetime="')[1].split('"')[0]
+        promised[item.pk] = dt.datetime.fromisoformat(stamp)
+    run()
+    cancelled = set(OrderItem.objects.filter(status="CANCELLED").values_list("pk", flat=True))
+    assert cancelled == {pk for pk, at in promised.items() if at <= timezone.now()}
+    assert len(cancelled) == 3  # 8 days (limit 7), 4 days in the group (limit 3), 10 days by hand (limit 7)
+    assert_inventory_invariant()

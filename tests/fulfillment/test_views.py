@@ -14,6 +14,7 @@ from fulfillment.services import item_reject, order_complete, orders_start_picki
 from inventory.models import Facility, InventoryLevel
 from inventory.services import inventory_receive
 from tests.factories import FacilityFactory, MembershipFactory, ProductFactory, UserFactory, order_placed, reason
+from tests.support import qoh_atp
 
 pytestmark = pytest.mark.django_db
 
@@ -77,11 +78,6 @@ def associate(client, world):
 def manager(client, world):
     client.force_login(world.manager)
     return client
-
-
-def level(facility, product):
-    lvl = InventoryLevel.objects.get(facility=facility, product=product)
-    return lvl.quantity_on_hand, lvl.available_to_promise
 
 
 def text(response) -> str:
@@ -373,7 +369,7 @@ def test_complete_an_in_progress_order(associate, world):
     assert response.status_code == 200
     assert set(order.items.values_list("status", flat=True)) == {"COMPLETED"}
     assert f"Order {order.name} is completed." in text(response)
-    assert level(world.brooklyn, world.tee) == (19, 19)  # the unit left the shelf
+    assert qoh_atp(world.brooklyn, world.tee) == (19, 19)  # the unit left the shelf
 
 
 # --- order detail ("Why here?") --------------------------------------------------------------------------------
@@ -495,8 +491,8 @@ def test_report_an_issue_removes_the_item_and_updates_counts(associate, world):
     assert item.facility == world.manhattan and item.status == "OPEN"
     rejection = Rejection.objects.get()
     assert (rejection.reason.code, rejection.comment, rejection.rejected_by) == ("DAMAGED", "Stained", world.associate)
-    assert level(world.brooklyn, world.tee) == (20, 18)  # ATP 18 (two reserved): released 19, one unsellable 18
-    assert level(world.manhattan, world.tee) == (20, 19)
+    assert qoh_atp(world.brooklyn, world.tee) == (20, 18)  # ATP 18 (two reserved): released 19, one unsellable 18
+    assert qoh_atp(world.manhattan, world.tee) == (20, 19)
 
 
 def test_rejecting_one_item_keeps_the_card_while_other_items_remain(associate, world):
@@ -507,7 +503,7 @@ def test_rejecting_one_item_keeps_the_card_while_other_items_remain(associate, w
 
     assert f'<div id="item-{tee.pk}" hx-swap-oob="delete"></div>' in body
     assert f'id="order-{order.pk}"' not in body
-    assert level(world.brooklyn, world.tee) == (19, 19)
+    assert qoh_atp(world.brooklyn, world.tee) == (19, 19)
 
 
 def test_partial_quantity_splits_the_line_and_the_rest_stays(associate, world):
@@ -534,13 +530,13 @@ def test_report_without_javascript_redirects_with_the_message(associate, world):
 
     assert response.redirect_chain[-1][0] == reverse("orders-open")
     assert "Manhattan" in text(response)
-    assert level(world.brooklyn, world.tee) == (0, 0)
+    assert qoh_atp(world.brooklyn, world.tee) == (0, 0)
 
 
 def test_rejecting_an_already_rejected_item_is_a_clear_conflict(associate, world):
     item = world.order_here().items.get()
     item_reject(facility=world.brooklyn, item_id=item.pk, reason_code="DAMAGED")  # a colleague got there first
-    before = level(world.brooklyn, world.tee), level(world.manhattan, world.tee)
+    before = qoh_atp(world.brooklyn, world.tee), qoh_atp(world.manhattan, world.tee)
 
     response = associate.post(reverse("item-report", args=[item.pk]), {"reason": "DAMAGED", "quantity": 1}, **HX)
 
@@ -548,7 +544,7 @@ def test_rejecting_an_already_rejected_item_is_a_clear_conflict(associate, world
     assert response["HX-Retarget"] == f"#item-{item.pk}"
     assert "no longer open at this store" in text(response)
     assert Rejection.objects.count() == 1
-    assert (level(world.brooklyn, world.tee), level(world.manhattan, world.tee)) == before
+    assert (qoh_atp(world.brooklyn, world.tee), qoh_atp(world.manhattan, world.tee)) == before
 
 
 def test_conflict_raised_by_the_service_is_shown(associate, world, monkeypatch):
@@ -584,7 +580,7 @@ def test_bad_report_input_gets_a_message_and_changes_nothing(associate, world, d
     assert response.status_code == 422
     assert message in text(response)
     assert not Rejection.objects.exists()
-    assert level(world.brooklyn, world.tee) == (20, 19)
+    assert qoh_atp(world.brooklyn, world.tee) == (20, 19)
 
 
 def test_completed_item_cannot_be_reported(associate, world):

@@ -12,7 +12,6 @@ from inventory.selectors import (
     levels_not_matching_ledger,
     products_by_sku,
     rejection_effect_preview,
-    short_levels,
 )
 from inventory.services import inventory_book_lock, inventory_count_set, inventory_receive, levels_ensure
 from tests.factories import FacilityFactory, InventoryLevelFactory, ProductFactory
@@ -77,11 +76,12 @@ def test_short_levels():
     book = inventory_book_lock(level_ids=levels_ensure(keys={(store.pk, product.pk)}).values())
     assert book.reserve(store.pk, product.pk, 2)
     book.flush()
-    assert not short_levels().exists()
+    assert not InventoryLevel.objects.short().exists()
     inventory_count_set(facility=store, product=product, quantity_on_hand=1)
     level = InventoryLevel.objects.get(facility=store, product=product)
     assert (level.quantity_on_hand, level.reserved, level.available_to_promise, level.shortfall) == (1, 2, 0, 1)
-    assert list(short_levels()) == [level]
+    assert list(InventoryLevel.objects.short()) == [level]
+    assert level not in InventoryLevel.objects.not_short()
 
 
 # --- facility codes and SKUs: one matching rule everywhere -----------------------------------------------------------

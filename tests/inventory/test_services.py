@@ -10,7 +10,7 @@ from inventory.services import (
 )
 from fulfillment.models import OrderItem
 from tests.factories import FacilityFactory, OrderItemFactory, ProductFactory, UserFactory
-from tests.support import assert_inventory_invariant
+from tests.support import assert_inventory_invariant, qoh_atp
 
 pytestmark = pytest.mark.django_db
 Kind = InventoryAdjustment.Kind
@@ -24,11 +24,6 @@ def store():
 @pytest.fixture
 def product():
     return ProductFactory()
-
-
-def qoh_atp(facility, product) -> tuple[int, int]:
-    level = InventoryLevel.objects.get(facility=facility, product=product)
-    return level.quantity_on_hand, level.available_to_promise
 
 
 def quantities(facility, product) -> tuple[int, int, int, int]:

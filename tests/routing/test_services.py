@@ -1,22 +1,25 @@
 """Routing with the database: the session (rules, groups, day loads) and the recorded decisions, and the rules at work
 through the fulfillment services that route (order creation, rejection, route again, receipts)."""
 
+from functools import partial
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from fulfillment.models import OrderItem
-from fulfillment.services import item_reject, items_route, order_create, stock_receive
+from fulfillment.services import item_reject, items_route, stock_receive
 from inventory.bulk import Writes
 from inventory.models import Facility, InventoryLevel
 from inventory.selectors import stock_snapshot_read
 from inventory.services import inventory_receive
-from routing.engine import Demand, day_month, facility_local_date
+from routing.engine import Demand, day_month
 from routing.models import FacilityDailyLoad, RoutingDecision, RoutingRule
 from routing.selectors import group_members_for, rules_active
 from routing.services import decisions_record, routing_session_open
 from tests.factories import FacilityFactory, FacilityGroupFactory, ProductFactory
+from tests.support import place as place_order
 
 pytestmark = pytest.mark.django_db
 
@@ -47,15 +50,7 @@ def levels(product) -> dict[str, tuple[int, int]]:
     }
 
 
-_names = iter(range(1, 10_000))
-
-
-def place(product, qty=1, method="STANDARD", *, at=BROOKLYN, pickup=None) -> OrderItem:
-    order = order_create(
-        name=f"#R{next(_names)}", customer_name="Ada", shipping_method=method, ship_to_latitude=at[0],
-        ship_to_longitude=at[1], lines=[(product, qty)], pickup_facility=pickup,
-    )
-    return order.items.order_by("pk").first()
+place = partial(place_order, at=BROOKLYN)
 
 
 def latest_decision(item) -> RoutingDecision:
@@ -134,7 +129,7 @@ def test_daily_limit_holds_across_transactions_and_counts_on_the_facility_local_
     assert placed == ["BROOKLYN", "BROOKLYN", "MANHATTAN"]
     brooklyn.refresh_from_db()
     load = FacilityDailyLoad.objects.get(facility=brooklyn)
-    assert (load.day, load.routed_lines) == (facility_local_date(brooklyn), 2)
+    assert (load.day, load.routed_lines) == (brooklyn.local_date(), 2)
     third = OrderItem.objects.filter(facility=manhattan).get()
     assert reasons(latest_decision(third))["BROOKLYN"] == "over daily limit (2/2 lines today)"
     # yesterday's load does not count today

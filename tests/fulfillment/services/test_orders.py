@@ -9,8 +9,8 @@ from fulfillment.services import (
 )
 from inventory.services import inventory_receive
 from tests.factories import ProductFactory
-from tests.fulfillment.services.world import level, place
-from tests.support import assert_inventory_invariant
+from tests.fulfillment.services.world import place
+from tests.support import assert_inventory_invariant, qoh_atp
 
 pytestmark = pytest.mark.django_db
 
@@ -24,5 +24,5 @@ def test_complete_ships_units_off_the_shelf(stores):
     order_complete(facility=brooklyn, order_id=item.order_id)
     item.refresh_from_db()
     assert item.status == OrderItem.Status.COMPLETED
-    assert level(brooklyn, product) == (1, 1)
+    assert qoh_atp(brooklyn, product) == (1, 1)
     assert_inventory_invariant()

@@ -10,8 +10,8 @@ from fulfillment.services import (
 from inventory.services import inventory_receive
 from routing.models import RoutingDecision
 from tests.factories import ProductFactory
-from tests.fulfillment.services.world import level, place
-from tests.support import assert_inventory_invariant
+from tests.fulfillment.services.world import place
+from tests.support import assert_inventory_invariant, qoh_atp
 
 pytestmark = pytest.mark.django_db
 
@@ -45,4 +45,4 @@ def test_reject_all_dry_run_changes_nothing(stores):
     assert not Rejection.objects.exists()
     brooklyn.refresh_from_db()
     assert brooklyn.allows_routing is True
-    assert level(brooklyn, product) == (3, 0)
+    assert qoh_atp(brooklyn, product) == (3, 0)

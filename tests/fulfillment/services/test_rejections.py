@@ -18,8 +18,8 @@ from inventory.models import InventoryLevel
 from inventory.services import inventory_receive
 from routing.models import RoutingDecision
 from tests.factories import ProductFactory
-from tests.fulfillment.services.world import BROOKLYN, MANHATTAN, level, place
-from tests.support import assert_inventory_invariant
+from tests.fulfillment.services.world import BROOKLYN, MANHATTAN, place
+from tests.support import assert_inventory_invariant, qoh_atp
 
 pytestmark = pytest.mark.django_db
 
@@ -40,13 +40,13 @@ def test_reason_table_worked_example(stores, code, expected):
     inventory_receive(facility=brooklyn, product=product, quantity=10)
     inventory_receive(facility=manhattan, product=product, quantity=5)
     item = place(product)
-    assert item.facility == brooklyn and level(brooklyn, product) == (10, 9)
+    assert item.facility == brooklyn and qoh_atp(brooklyn, product) == (10, 9)
 
     result = item_reject(facility=brooklyn, item_id=item.pk, reason_code=code)
 
-    assert level(brooklyn, product) == expected
+    assert qoh_atp(brooklyn, product) == expected
     assert result.routed_to == manhattan
-    assert level(manhattan, product) == (5, 4)
+    assert qoh_atp(manhattan, product) == (5, 4)
     item.refresh_from_db()
     assert (item.facility, item.status) == (manhattan, OrderItem.Status.OPEN)
     assert Rejection.objects.get(order_item=item).routed_to == manhattan
@@ -65,7 +65,7 @@ def test_mismatch_when_qoh_below_quantity_stops_at_zero(stores):
 
     inventory_count_set(facility=brooklyn, product=product, quantity_on_hand=1)
     item_reject(facility=brooklyn, item_id=item.pk, reason_code="MISMATCH")
-    assert level(brooklyn, product) == (0, 0)
+    assert qoh_atp(brooklyn, product) == (0, 0)
 
 
 def test_damaged_when_atp_already_zero(stores):
@@ -73,9 +73,9 @@ def test_damaged_when_atp_already_zero(stores):
     product = ProductFactory()
     inventory_receive(facility=brooklyn, product=product, quantity=1)
     item = place(product)
-    assert level(brooklyn, product) == (1, 0)
+    assert qoh_atp(brooklyn, product) == (1, 0)
     item_reject(facility=brooklyn, item_id=item.pk, reason_code="DAMAGED")
-    assert level(brooklyn, product) == (1, 0)
+    assert qoh_atp(brooklyn, product) == (1, 0)
     item.refresh_from_db()
     assert item.status == OrderItem.Status.UNROUTED and item.facility is None
     assert "Parked" in item.parked_reason
@@ -87,12 +87,12 @@ def test_not_in_stock_while_other_items_hold_reservations(stores):
     product = ProductFactory()
     inventory_receive(facility=brooklyn, product=product, quantity=5)
     first, second = place(product, 2), place(product, 2)
-    assert level(brooklyn, product) == (5, 1)
+    assert qoh_atp(brooklyn, product) == (5, 1)
     item_reject(facility=brooklyn, item_id=first.pk, reason_code="NOT_IN_STOCK")
-    assert level(brooklyn, product) == (0, 0)
+    assert qoh_atp(brooklyn, product) == (0, 0)
     # the other item's reservation can no longer give anything back: the release is capped at QOH 0
     item_reject(facility=brooklyn, item_id=second.pk, reason_code="DAMAGED")
-    assert level(brooklyn, product) == (0, 0)
+    assert qoh_atp(brooklyn, product) == (0, 0)
     assert_inventory_invariant()
 
 
@@ -127,7 +127,7 @@ def test_store_pickup_stays_at_pickup_store_and_parks_when_it_rejects(stores):
     item.refresh_from_db()
     assert item.status == OrderItem.Status.UNROUTED
     assert "pickup store rejected it" in item.parked_reason
-    assert level(manhattan, product) == (50, 50)
+    assert qoh_atp(manhattan, product) == (50, 50)
 
 
 @pytest.mark.parametrize("status", [OrderItem.Status.COMPLETED, OrderItem.Status.UNROUTED])
@@ -141,11 +141,11 @@ def test_conflicts_change_nothing(stores, status):
         order_complete(facility=brooklyn, order_id=item.order_id)
     else:
         item_reject(facility=brooklyn, item_id=item.pk, reason_code="DAMAGED")
-    before = (level(brooklyn, product), Rejection.objects.count(), RoutingDecision.objects.count())
+    before = (qoh_atp(brooklyn, product), Rejection.objects.count(), RoutingDecision.objects.count())
     with pytest.raises(ItemConflict) as exc:
         item_reject(facility=brooklyn, item_id=item.pk, reason_code="DAMAGED")
     assert item.order.name in exc.value.message
-    assert (level(brooklyn, product), Rejection.objects.count(), RoutingDecision.objects.count()) == before
+    assert (qoh_atp(brooklyn, product), Rejection.objects.count(), RoutingDecision.objects.count()) == before
 
 
 def test_item_at_another_facility_is_a_conflict(stores):
@@ -171,7 +171,7 @@ def test_unknown_reason_and_bad_quantity_are_invalid(stores):
     system = RejectionReason.objects.get(code="REJ_AVOID_ORD_SPLIT")  # passed as read: still not one an associate may use
     with pytest.raises(InvalidRequest, match="Unknown rejection reason"):
         item_reject(facility=brooklyn, item_id=item.pk, reason=system)
-    assert level(brooklyn, product) == (5, 3)
+    assert qoh_atp(brooklyn, product) == (5, 3)
     assert not Rejection.objects.exists()
     assert_inventory_invariant()
 
@@ -188,8 +188,8 @@ def test_partial_quantity_splits_the_line(stores):
     part = result.item
     assert (part.quantity, part.facility_id, part.split_from_id) == (1, manhattan.pk, item.pk)
     # Brooklyn: QOH 5; 2 still reserved; 1 damaged -> ATP 5 - 2 - 1 = 2
-    assert level(brooklyn, product) == (5, 2)
-    assert level(manhattan, product) == (5, 4)
+    assert qoh_atp(brooklyn, product) == (5, 2)
+    assert qoh_atp(manhattan, product) == (5, 4)
     assert_inventory_invariant()
 
 
@@ -208,7 +208,7 @@ def test_policy_no_partial_order_rejects_the_rest_of_the_order_here(stores):
     assert set(order.items.values_list("facility__code", flat=True)) == {"MANHATTAN"}
     collateral = Rejection.objects.get(order_item__product=hat)
     assert collateral.reason.code == "REJ_AVOID_ORD_SPLIT" and collateral.caused_by == result.rejection
-    assert level(brooklyn, hat) == (5, 5)  # no-variance: only the release
+    assert qoh_atp(brooklyn, hat) == (5, 5)  # no-variance: only the release
 
 
 def test_policy_cascade_not_in_stock(stores):
@@ -328,8 +328,8 @@ def test_policy_no_partial_order_also_moves_the_rest_of_a_partially_rejected_lin
     rest = Rejection.objects.get(order_item=item)
     assert (rest.reason.code, rest.quantity, rest.caused_by) == ("REJ_AVOID_ORD_SPLIT", 2, result.rejection)
     assert (result.rejection.reason.code, result.rejection.quantity) == ("DAMAGED", 1)
-    assert level(brooklyn, product) == (5, 4)  # one unit unsellable; the other two only released
-    assert level(manhattan, product) == (5, 2)
+    assert qoh_atp(brooklyn, product) == (5, 4)  # one unit unsellable; the other two only released
+    assert qoh_atp(manhattan, product) == (5, 2)
     assert_inventory_invariant()
 
 
@@ -360,7 +360,7 @@ def test_policy_cascade_also_moves_the_rest_of_a_partially_rejected_open_line(st
     assert not OrderItem.objects.filter(order=item.order, facility=brooklyn).exists()
     rest = Rejection.objects.get(order_item=item)
     assert (rest.reason.code, rest.quantity, rest.caused_by) == ("REJ_CASCADE_BY_PROD", 2, result.rejection)
-    assert level(brooklyn, product) == (0, 0)
+    assert qoh_atp(brooklyn, product) == (0, 0)
     assert_inventory_invariant()
 
 
@@ -389,4 +389,4 @@ def test_policy_collateral_never_returns_to_the_rejecting_store_and_parks_when_n
     assert hat_item.status == OrderItem.Status.UNROUTED
     decision = RoutingDecision.objects.filter(order_item=hat_item).latest("pk")
     assert {c["facility"]: c["reason"] for c in decision.candidate_rows}["BROOKLYN"] == "rejected this item just now"
-    assert level(brooklyn, hat) == (5, 5)
+    assert qoh_atp(brooklyn, hat) == (5, 5)

@@ -24,7 +24,7 @@ from tests.factories import (
     order_placed,
 )
 from tests.fulfillment.services import world
-from tests.support import assert_inventory_invariant, run_together
+from tests.support import assert_inventory_invariant, qoh_atp, run_together
 
 SHIP_TO = (40.6782, -73.9442)
 
@@ -182,7 +182,7 @@ def test_receiving_stock_routes_parked_items(stores):
     _, summary = stock_receive(facility=manhattan, product=product, quantity=2)
     item.refresh_from_db()
     assert (summary.routed, item.facility, item.status) == (1, manhattan, OrderItem.Status.OPEN)
-    assert world.level(manhattan, product) == (2, 1)
+    assert qoh_atp(manhattan, product) == (2, 1)
 
 
 @pytest.mark.django_db
@@ -196,7 +196,7 @@ def test_counting_stock_routes_parked_items_and_keeps_the_ledger(stores):
     summary = stock_counts_set(counts=[(manhattan, product, 3), (brooklyn, product, 0)], reference="cycle count")
     item.refresh_from_db()
     assert (summary.routed, summary.parked, summary.rerouted) == (1, 0, {"MANHATTAN": 1})
-    assert world.level(manhattan, product) == (3, 1)
+    assert qoh_atp(manhattan, product) == (3, 1)
     assert_inventory_invariant()
 
 
