@@ -33,7 +33,8 @@ from .reject_all import (
     facility_reject_all,
 )
 from .rejections import item_reject, items_reject
-from .routing import items_route, stock_counts_set, stock_receipts_record, stock_receive
+from .placement import items_route
+from .stock import stock_counts_set, stock_receipts_record, stock_receive
 
 __all__ = [
     "bulk_rejection_execute",

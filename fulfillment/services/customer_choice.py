@@ -29,7 +29,7 @@ from ..locks import lock_items
 from ..models import Notification, OrderItem, PickupChoice, ShippingMethod
 from ..pickup_links import pickup_choice_url
 from ..tasks import notifications_enqueue
-from .routing import items_place
+from .placement import items_place
 
 Status = OrderItem.Status
 Outcome = PickupChoice.Outcome

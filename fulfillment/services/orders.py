@@ -12,7 +12,7 @@ from routing.models import RoutingDecision
 from ..errors import InvalidRequest, ItemConflict
 from ..locks import lock_items
 from ..models import Order, OrderItem, ShippingMethod
-from .routing import items_place
+from .placement import items_place
 
 Status = OrderItem.Status
 

@@ -10,6 +10,7 @@ from django.utils import timezone
 from inventory.bulk import Writes
 from inventory.models import Facility
 from inventory.services import LevelRejection
+from inventory.transactions import transaction_required
 from routing.engine import Plan
 from routing.models import RoutingDecision
 
@@ -19,7 +20,7 @@ from ..locks import lock_items, lock_items_unless_busy
 from ..models import BulkRejection, OrderItem, Rejection, RejectionReason
 from ..selectors import items_history_read, policy_candidates, rejection_policy_for
 from .customer_choice import pickup_choices_offer
-from .routing import items_place
+from .placement import items_place
 
 Status = OrderItem.Status
 
@@ -53,6 +54,7 @@ class RejectionRequest:
     reason: RejectionReason
 
 
+@transaction_required
 def rejections_apply(
     *, facility: Facility, requests: Sequence[RejectionRequest], comment: str, user, bulk: BulkRejection | None = None
 ) -> list[tuple[Rejection, OrderItem, Plan]]:

@@ -1,4 +1,4 @@
-"""Read, decide, claim (fulfillment/services/routing.py: items_place): decisions are made on levels read without
+"""Read, decide, claim (fulfillment/services/placement.py: items_place): decisions are made on levels read without
 locks, and only claimed on the locked levels; a claim that no longer fits is decided again on fresh numbers."""
 
 
@@ -11,7 +11,7 @@ from fulfillment.services import (
     order_create,
     stock_receive,
 )
-from fulfillment.services import routing as routing_services
+from fulfillment.services import placement as routing_services
 from inventory.models import InventoryLevel
 from inventory.stock import StockSnapshot
 from inventory.services import inventory_receive

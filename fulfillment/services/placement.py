@@ -1,4 +1,5 @@
-"""Placing items by the routing rules: the shared placement step, and routing parked (UNROUTED) items again."""
+"""Placement: items put where the routing rules say — the shared step every write that routes uses (items_place), and
+routing parked (UNROUTED) items again (items_route)."""
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -11,10 +12,11 @@ from django.utils import timezone
 
 from inventory import effects
 from inventory.bulk import Writes
-from inventory.models import Facility, Product
+from inventory.models import Facility
 from inventory.selectors import level_rows_read, stock_snapshot_read
 from inventory.stock import StockSnapshot
-from inventory.services import InventoryBook, LevelRejection, inventory_book_lock, inventory_count_set, inventory_receive, levels_ensure
+from inventory.transactions import transaction_required
+from inventory.services import InventoryBook, LevelRejection, inventory_book_lock, levels_ensure
 from routing import explain
 from routing.engine import Demand, Plan
 from routing.models import ParkedKind, RoutingDecision
@@ -59,6 +61,7 @@ PARKED_AFTER_LOST_CLAIMS = (
 )
 
 
+@transaction_required
 def items_place(
     *,
     items: Sequence[OrderItem],
@@ -85,7 +88,6 @@ def items_place(
     into `writes` when given (the caller sends them with its own, e.g. the rejections), else sent here, as one
     statement on PostgreSQL. `history`: the items' rejection history when the caller has read it (items_history_read).
     """
-    assert transaction.get_connection().in_atomic_block, "items_place runs inside the caller's transaction"
     now = timezone.now()
     if history is None:
         history = items_history_read(items).rejected_on
@@ -252,44 +254,3 @@ def items_route(
         progress(max(total, done), max(total, done))
     summary.rerouted = batches.counts_by_facility_code(rerouted)
     return summary
-
-
-def stock_receive(*, facility: Facility, product: Product, quantity: int, user=None, reference: str = ""):
-    """Receive stock, then give the product's parked items another chance at once (two transactions)."""
-    level = inventory_receive(facility=facility, product=product, quantity=quantity, user=user, reference=reference)
-    summary = items_route(product_ids=[product.pk], trigger=RoutingDecision.Trigger.RECEIPT)
-    if summary.routed:
-        level.refresh_from_db()  # the routing just reserved some of what arrived: return the level as it is now
-    return level, summary
-
-
-def stock_receipts_record(
-    *, receipts: Sequence[tuple[Facility, Product, int]], user=None, reference: str = ""
-) -> RouteSummary:
-    """Receive stock at several levels (all in one transaction), then route the received products' parked items.
-
-    The routing runs in its own transaction after the receipts commit, so the lock order (items before levels) holds.
-    """
-    with transaction.atomic():
-        for facility, product, quantity in receipts:
-            inventory_receive(facility=facility, product=product, quantity=quantity, user=user, reference=reference)
-    return _parked_items_route_after_stock(receipts)
-
-
-def stock_counts_set(
-    *, counts: Sequence[tuple[Facility, Product, int]], user=None, reference: str = ""
-) -> RouteSummary:
-    """Set counted quantities (all in one transaction), then route the counted products' parked items.
-
-    The routing runs in its own transaction after the counts commit, so the lock order (items before levels) holds.
-    """
-    with transaction.atomic():
-        for facility, product, quantity_on_hand in counts:
-            inventory_count_set(facility=facility, product=product, quantity_on_hand=quantity_on_hand, user=user, reference=reference)
-    return _parked_items_route_after_stock(counts)
-
-
-def _parked_items_route_after_stock(changes: Sequence[tuple[Facility, Product, int]]) -> RouteSummary:
-    """The products' parked items get another chance now that their stock changed (a receipt or a count)."""
-    return items_route(product_ids=sorted({product.pk for _, product, _ in changes}), trigger=RoutingDecision.Trigger.RECEIPT)
-
