@@ -149,6 +149,9 @@ def test_single_rejection_and_reject_all(bench_db, results, flagship, manager):
         InventoryLevel.objects.filter(product_id__in={i.product_id for i in sample + probe})
         .values_list("product_id").annotate(n=Count("id"))
     )
+    from routing.selectors import routing_config
+
+    routing_config()  # a serving process holds the routing configuration after its first request
     with restored(_flagship_items(flagship)):
         # query count of one rejection, for products stocked at few or many facilities
         query_counts: dict[str, set[int]] = {"re-routed": set(), "parked": set()}
