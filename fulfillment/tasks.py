@@ -18,9 +18,12 @@ from django.tasks import task
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from inventory.validators import single_line
+
 from .models import Notification
 
 logger = logging.getLogger(__name__)
+SUBJECT_MAX_LENGTH = Notification._meta.get_field("subject").max_length
 TEMPLATES = {
     Notification.Kind.PICKUP_REJECTED: "emails/pickup_rejected",
     Notification.Kind.ITEM_CANCELLED: "emails/item_cancelled",
@@ -58,7 +61,9 @@ def notification_send(notification_id: int) -> str:
     notification = Notification.objects.get(pk=notification_id)
     try:
         text, html = render_email(notification)
-        message = EmailMultiAlternatives(notification.subject, text, settings.DEFAULT_FROM_EMAIL, [notification.recipient])
+        # one line: a subject stored before names were checked may hold a line break, which no email header can
+        subject = single_line(notification.subject, SUBJECT_MAX_LENGTH)
+        message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [notification.recipient])
         message.attach_alternative(html, "text/html")
         message.send()
     except Exception as exc:  # recorded on the notification; the business change it reports stays committed
