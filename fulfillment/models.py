@@ -211,6 +211,12 @@ class BulkRejection(models.Model):
             return 100 if self.state == self.State.DONE else 0
         return min(100, round(100 * self.processed_items / self.total_items))
 
+    def is_paused(self, *, now, after_seconds: int) -> bool:
+        """Unfinished, and no batch has committed (no heartbeat) for `after_seconds`: its worker is gone or slow."""
+        if self.state not in (self.State.QUEUED, self.State.RUNNING) or self.heartbeat_at is None:
+            return False
+        return (now - self.heartbeat_at).total_seconds() > after_seconds
+
 
 class Rejection(models.Model):
     order_item = models.ForeignKey(OrderItem, on_delete=models.CASCADE, related_name="rejections")

@@ -218,6 +218,10 @@ OPERATIONS_DIGEST_TO = [a.strip() for a in os.environ.get("OPERATIONS_DIGEST_TO"
 # worker and is resumed (by `run_worker`, or `manage.py resume_bulk_rejections`); after this many attempts it is FAILED.
 BULK_REJECTION_STALE_AFTER = int(os.environ.get("BULK_REJECTION_STALE_SECONDS", "120"))
 BULK_REJECTION_MAX_ATTEMPTS = int(os.environ.get("BULK_REJECTION_MAX_ATTEMPTS", "3"))
+# On PostgreSQL a running job also holds a lease (an advisory lock) the database frees when its worker dies: the next
+# sweep (run_worker: every 2 s) resumes it at once. The page says "paused — resuming" after this many seconds without
+# a committed batch.
+BULK_REJECTION_PAUSED_SECONDS = int(os.environ.get("BULK_REJECTION_PAUSED_SECONDS", "5"))
 
 # Content-Security-Policy (Django's own middleware): scripts and styles only from our static files, no inline code
 # (htmx's inline indicator style is off in base.html's htmx-config), no framing.
