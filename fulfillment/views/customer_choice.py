@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods
 
 from fulfillment import selectors, services
 from fulfillment.errors import ChoiceClosed, FulfillmentError
-from fulfillment.forms import MAX_ID
+from fulfillment.forms import MAX_ID, WholeNumberField
 from fulfillment.models import OrderItem, PickupChoice
 from fulfillment.pickup_links import LinkExpired, LinkTampered, pickup_choice_id_from
 from fulfillment.services.customer_choice import choice_closed_message
@@ -28,7 +28,7 @@ class ChoiceForm(forms.Form):
         choices=[(Outcome.OTHER_STORE, "store"), (Outcome.SHIP, "ship"), (Outcome.CANCEL, "cancel")],
         error_messages={"required": "Choose one of the options below.", "invalid_choice": "Choose one of the options below."},
     )
-    facility = forms.IntegerField(required=False, min_value=1, max_value=MAX_ID)
+    facility = WholeNumberField(required=False, min_value=1, max_value=MAX_ID)  # ASCII digits, as everywhere else
     address = forms.CharField(required=False, max_length=200, strip=True)
     city = forms.CharField(required=False, max_length=80, strip=True)
     postal_code = forms.CharField(required=False, max_length=16, strip=True)

@@ -425,3 +425,14 @@ def test_a_notification_the_database_refuses_never_undoes_the_rejection(world, d
     assert item.status == OrderItem.Status.UNROUTED and item.facility_id is None
     assert PickupChoice.objects.filter(order_item=item).exists() and not Notification.objects.exists()
     assert_inventory_invariant()
+
+
+def test_a_store_number_in_other_digits_is_refused_like_everywhere_else(world, client, django_capture_on_commit_callbacks):
+    """The pickup form read facility=١ (an Arabic-Indic digit) as store 1; the rest of the app takes ASCII digits only."""
+    item = world.reject_pickup(django_capture_on_commit_callbacks)
+    arabic = str(world.manhattan.pk).translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
+    response = client.post(link_path(mail.outbox[0]), {"action": "OTHER_STORE", "facility": arabic})
+    assert response.status_code == 400 and "digits 0-9" in response.content.decode()
+    item.refresh_from_db()
+    assert item.status == "UNROUTED" and PickupChoice.objects.get().is_waiting
+    assert_inventory_invariant()
