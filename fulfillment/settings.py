@@ -130,11 +130,14 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-# Login throttling: 5 failures for one username from one address within 15 minutes lock that pair out for
-# 15 minutes after the last failure (fulfillment/views/auth.py renders the page that says until when).
-AXES_FAILURE_LIMIT = 5
+# Login throttling: 5 failures for one username from one address within 15 minutes lock that pair out, and 20 from one
+# address whatever the usernames lock the address out, for 15 minutes after the last failure (fulfillment/login_limits.py;
+# fulfillment/views/auth.py renders the page that says until when).
+LOGIN_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
+LOGIN_ADDRESS_FAILURE_LIMIT = int(os.environ.get("LOGIN_ADDRESS_FAILURE_LIMIT", "20"))
+AXES_FAILURE_LIMIT = "fulfillment.login_limits.failure_limit"
 AXES_COOLOFF_TIME = timedelta(minutes=15)
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "fulfillment.views.auth.locked_out"
 AXES_VERBOSE = False
