@@ -377,3 +377,36 @@ def test_seed_volume_delete_and_reset_take_pickup_choices_and_notifications_alon
     if option == "delete":
         assert not volume_orders().exists()
     assert_inventory_invariant()
+
+
+def test_reject_orders_stopped_by_an_error_says_exactly_what_it_saved(stores, monkeypatch):
+    """A command never leaves written what it reports as failed: each batch is its own transaction, so an error in the
+    third batch leaves the first two saved — and the message says so, with the numbers, instead of a traceback."""
+    from django.db import DataError
+
+    from fulfillment.services import batches, reject_all
+
+    monkeypatch.setattr(batches, "BATCH_SIZE", 4)
+    brooklyn, manhattan, _ = stores
+    tee = ProductFactory(sku="TEE")
+    inventory_receive(facility=brooklyn, product=tee, quantity=20)
+    for n in range(10):
+        place(f"#E{n:02d}", [(tee, 1)])
+    real_apply, calls = reject_all.rejections_apply, []
+
+    def failing_third_batch(**kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise DataError("value too long for type character varying(200)")
+        return real_apply(**kwargs)
+
+    monkeypatch.setattr(reject_all, "rejections_apply", failing_third_batch)
+
+    with pytest.raises(CommandError) as excinfo:
+        run_command("reject_orders", "--facility", "BROOKLYN", "--status", "open", "--reason", "DAMAGED")
+
+    message = str(excinfo.value)
+    assert "after 8 of 10 item(s)" in message and "8 were rejected and saved" in message and "run the command again" in message
+    assert Rejection.objects.filter(facility=brooklyn).count() == 8
+    assert OrderItem.objects.filter(facility=brooklyn, status="OPEN").count() == 2
+    assert_inventory_invariant()
