@@ -282,12 +282,15 @@ def bulk_rejections_resume(*, stale_after: timedelta | None = None) -> ResumeSum
     cutoff = timezone.now() - stale_after
     stale = Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created_at__lt=cutoff)
     live = BulkRejection.objects.filter(state__in=[BulkRejection.State.QUEUED, BulkRejection.State.RUNNING])
-    running = list(live.filter(state=BulkRejection.State.RUNNING).values_list("pk", flat=True))
+    running = dict(live.filter(state=BulkRejection.State.RUNNING).values_list("pk", "attempts"))
     held = job_leases_held(running)  # None: no leases here (SQLite), the heartbeat decides
     if held is None:
         lost = live.filter(stale)
-    else:  # a RUNNING job is lost exactly when its lease is free; a QUEUED one when it waited too long
-        lost = live.filter(Q(state=BulkRejection.State.RUNNING, pk__in=set(running) - held) | Q(stale, state=BulkRejection.State.QUEUED))
+    else:  # a RUNNING job is lost exactly when its lease is free (the run seen then: same attempt); a QUEUED one when
+        # it waited too long
+        lost = live.filter(Q(stale, state=BulkRejection.State.QUEUED))
+        for pk in running.keys() - held:
+            lost |= live.filter(pk=pk, state=BulkRejection.State.RUNNING, attempts=running[pk])
     summary = ResumeSummary()
     for pk, state, attempts in lost.order_by("pk").values_list("pk", "state", "attempts"):
         unchanged = live.filter(pk=pk, state=state, attempts=attempts)
