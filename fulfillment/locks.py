@@ -3,7 +3,7 @@ leases of running Reject All jobs."""
 
 from collections.abc import Iterable
 
-from django.db import connection
+from django.db import DatabaseError, connection
 
 from .models import OrderItem
 
@@ -63,8 +63,11 @@ def job_lease_take(job_id: int) -> bool:
 def job_lease_release(job_id: int) -> None:
     if not _has_leases():
         return
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [JOB_LEASE_NAMESPACE, _lease_key(job_id)])
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [JOB_LEASE_NAMESPACE, _lease_key(job_id)])
+    except DatabaseError:  # the connection is gone (a database restart), and the lease went with it
+        pass
 
 
 def job_leases_held(job_ids: Iterable[int]) -> set[int] | None:

@@ -85,9 +85,9 @@ def test_a_losing_plain_save_of_the_whole_line_answers_409_not_the_302_of_a_succ
 
 @requires_postgres
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-@pytest.mark.parametrize("associates", [1, 3], ids=["one session", "three associates"])
+@pytest.mark.parametrize("associates", [1, 3], ids=["one associate", "three associates"])
 def test_simultaneous_partial_saves_reject_one_unit(associates):
-    """Three simultaneous Saves of quantity=1 on a line of 3 (one session, or three associates who all saw 3 units)
+    """Three simultaneous Saves of quantity=1 on a line of 3 (one associate triple-clicking, or three associates who all saw 3 units)
     rejected 2-3 units. Now one wins; the others are told it was done already and change nothing."""
     store = Store()
     clients = [store.client(n % associates) for n in range(3)]
