@@ -48,9 +48,12 @@ soak: install
 clean:
 	rm -rf $(VENV) .tools staticfiles db.sqlite3*
 
-# Production-style: gunicorn on 127.0.0.1 only, behind a TLS proxy (README: Configuration and production).
+# Production-style: gunicorn on 127.0.0.1 only, behind a TLS proxy (README: Configuration and production). Only that
+# proxy can reach it, so its X-Forwarded-For is trusted: the login throttle counts the real client addresses
+# (TRUSTED_PROXY_COUNT=0 when nothing is in front; then every client would be one address to the throttle).
 BIND ?= 127.0.0.1:8000
 WORKERS ?= 4
+TRUSTED_PROXY_COUNT ?= 1
 serve: migrate
 	$(PY) manage.py collectstatic --noinput
-	$(VENV)/bin/gunicorn fulfillment.wsgi --bind $(BIND) --workers $(WORKERS)
+	TRUSTED_PROXY_COUNT=$(TRUSTED_PROXY_COUNT) $(VENV)/bin/gunicorn fulfillment.wsgi --bind $(BIND) --workers $(WORKERS)

@@ -11,6 +11,11 @@ class ItemConflict(FulfillmentError):
     """The item is no longer where the user saw it: already rejected, moved, completed, or at another facility."""
 
 
+class AlreadyDone(ItemConflict):
+    """The item is still here but no longer as the user saw it (a partial rejection was saved meanwhile, perhaps this
+    very Save sent twice): nothing was changed."""
+
+
 class InvalidRequest(FulfillmentError):
     """The request itself is wrong: unknown reason, bad quantity, wrong status."""
 

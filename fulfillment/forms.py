@@ -96,6 +96,9 @@ class ReportIssueForm(forms.Form):
     comment = forms.CharField(
         label="Comment (optional)", required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2})
     )
+    # What the associate saw: the line's quantity when the form was rendered. A partial rejection lowers it, so a
+    # repeated Save (a triple click, or a colleague's form of the same line) no longer matches and changes nothing.
+    seen_quantity = WholeNumberField(required=False, min_value=1, widget=forms.HiddenInput)
 
     def __init__(self, *args, item, preview_url: str = "", **kwargs):
         kwargs.setdefault("label_suffix", "")
@@ -112,6 +115,7 @@ class ReportIssueForm(forms.Form):
             }
             self.fields["reason"].widget.attrs.update({**live, "hx-trigger": "change"})
             self.fields["quantity"].widget.attrs.update({**live, "hx-trigger": "input changed delay:300ms, change"})
+        self.fields["seen_quantity"].initial = item.quantity
         quantity = self.fields["quantity"]
         quantity.initial = item.quantity
         quantity.widget.attrs.update({"min": 1, "max": item.quantity, "inputmode": "numeric"})
@@ -222,7 +226,7 @@ class ChoiceForm(forms.Form):
         choices=[(PickupChoice.Outcome.OTHER_STORE, "store"), (PickupChoice.Outcome.SHIP, "ship"), (PickupChoice.Outcome.CANCEL, "cancel")],
         error_messages={"required": "Choose one of the options below.", "invalid_choice": "Choose one of the options below."},
     )
-    facility = forms.IntegerField(required=False, min_value=1, max_value=MAX_ID)
+    facility = WholeNumberField(required=False, min_value=1, max_value=MAX_ID)  # ASCII digits, as everywhere else
     address = forms.CharField(required=False, max_length=PickupChoice._meta.get_field("ship_to_address").max_length, strip=True)
     city = forms.CharField(required=False, max_length=PickupChoice._meta.get_field("ship_to_city").max_length, strip=True)
     postal_code = forms.CharField(required=False, max_length=PickupChoice._meta.get_field("ship_to_postal_code").max_length, strip=True)

@@ -21,6 +21,7 @@ from inventory.models import Facility, InventoryLevel, Product
 from inventory.selectors import CodeLookup, code_key, facilities_by_code, products_by_sku
 
 from .models import Order, ShippingMethod
+from .validators import moment_problem
 from .text import MAX_INT32, first_control_character, parse_ascii_integer
 
 INVENTORY_COLUMNS = ("facility", "sku", "quantity_on_hand")
@@ -175,8 +176,11 @@ def parse_placed_at(value: str) -> tuple[datetime | None, str | None]:
         return None, f"placed_at {value!r} is not an ISO date/time (e.g. 2026-11-20T14:30:00+00:00)"
     if timezone.is_naive(moment):
         moment = moment.replace(tzinfo=UTC)
-    if moment > timezone.now():
+    now = timezone.now()
+    if moment > now:
         return None, f"placed_at {value} is in the future"
+    if problem := moment_problem(moment, now=now):  # e.g. 1 BC in UTC: PostgreSQL stores it, Python cannot read it back
+        return None, f"placed_at {value} {problem}"
     return moment, None
 
 

@@ -89,3 +89,26 @@ class NoStoreMiddleware:
         response = self.get_response(request)
         add_never_cache_headers(response)
         return response
+
+
+class RequestBodyLimitMiddleware:
+    """Refuse a request body above ``REQUEST_BODY_MAX_BYTES`` with 413, by its declared length, before anything reads
+    it (and a Content-Length that is not a number with 400). The app takes no uploads; Django's own caps
+    (``DATA_UPLOAD_MAX_*``, settings) bound what a body may hold once read. A proxy's limit is a second fence, not
+    the only one."""
+
+    def __init__(self, get_response):
+        from django.conf import settings
+
+        self.get_response = get_response
+        self.limit = settings.REQUEST_BODY_MAX_BYTES
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        declared = request.META.get("CONTENT_LENGTH") or "0"
+        if not declared.isascii() or not declared.isdigit():
+            return HttpResponse("Content-Length must be a number of bytes.", status=400, content_type="text/plain")
+        if int(declared) > self.limit:
+            return HttpResponse(
+                f"The request is too large (at most {self.limit} bytes).", status=413, content_type="text/plain"
+            )
+        return self.get_response(request)

@@ -5,12 +5,15 @@ from django.db import models
 from django.db.models import Q
 
 from inventory.effects import InventoryEffect
+from inventory.validators import validate_single_line
 from routing.models import ParkedKind, ShippingMethod
+
+from .validators import EARLIEST, STORED_LATEST, validate_sane_moment
 
 
 class Order(models.Model):
-    name = models.CharField(max_length=32, unique=True, help_text="e.g. #10042")
-    customer_name = models.CharField(max_length=120)
+    name = models.CharField(max_length=32, unique=True, help_text="e.g. #10042", validators=[validate_single_line])
+    customer_name = models.CharField(max_length=120, validators=[validate_single_line])
     customer_email = models.EmailField(blank=True)
     shipping_method = models.CharField(max_length=16, choices=ShippingMethod.choices, default=ShippingMethod.STANDARD)
     ship_to_address = models.CharField(max_length=200, blank=True)
@@ -21,11 +24,17 @@ class Order(models.Model):
     pickup_facility = models.ForeignKey(
         "inventory.Facility", null=True, blank=True, on_delete=models.PROTECT, related_name="pickup_orders"
     )
-    placed_at = models.DateTimeField(db_index=True)
+    placed_at = models.DateTimeField(
+        db_index=True, validators=[validate_sane_moment], help_text="UTC; between 2000-01-01 and a year from now."
+    )
 
     class Meta:
         ordering = ["placed_at", "id"]
         constraints = [
+            # A moment Python can read back: one outside this window made every page of its store answer 500.
+            models.CheckConstraint(
+                condition=Q(placed_at__gte=EARLIEST, placed_at__lt=STORED_LATEST), name="order_placed_at_in_window"
+            ),
             models.CheckConstraint(
                 condition=Q(shipping_method=ShippingMethod.STORE_PICKUP, pickup_facility__isnull=False)
                 | (~Q(shipping_method=ShippingMethod.STORE_PICKUP) & Q(pickup_facility__isnull=True)),
@@ -133,7 +142,7 @@ class OrderItem(models.Model):
 
 class RejectionReason(models.Model):
     code = models.CharField(max_length=40, unique=True)
-    label = models.CharField(max_length=80)
+    label = models.CharField(max_length=80, validators=[validate_single_line])
     inventory_effect = models.CharField(max_length=24, choices=InventoryEffect.choices)
     is_active = models.BooleanField(default=True)
     is_system = models.BooleanField(
@@ -201,6 +210,12 @@ class BulkRejection(models.Model):
         if not self.total_items:
             return 100 if self.state == self.State.DONE else 0
         return min(100, round(100 * self.processed_items / self.total_items))
+
+    def is_paused(self, *, now, after_seconds: int) -> bool:
+        """Unfinished, and no batch has committed (no heartbeat) for `after_seconds`: its worker is gone or slow."""
+        if self.state not in (self.State.QUEUED, self.State.RUNNING) or self.heartbeat_at is None:
+            return False
+        return (now - self.heartbeat_at).total_seconds() > after_seconds
 
 
 class Rejection(models.Model):

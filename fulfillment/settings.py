@@ -54,6 +54,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "fulfillment.middleware.RequestBodyLimitMiddleware",
     "fulfillment.middleware.DatabaseUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -135,11 +136,14 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-# Login throttling: 5 failures for one username from one address within 15 minutes lock that pair out for
-# 15 minutes after the last failure (fulfillment/views/auth.py renders the page that says until when).
-AXES_FAILURE_LIMIT = 5
+# Login throttling: 5 failures for one username from one address within 15 minutes lock that pair out, and 20 from one
+# address whatever the usernames lock the address out, for 15 minutes after the last failure (fulfillment/login_limits.py;
+# fulfillment/views/auth.py renders the page that says until when).
+LOGIN_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
+LOGIN_ADDRESS_FAILURE_LIMIT = int(os.environ.get("LOGIN_ADDRESS_FAILURE_LIMIT", "20"))
+AXES_FAILURE_LIMIT = "fulfillment.login_limits.failure_limit"
 AXES_COOLOFF_TIME = timedelta(minutes=15)
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "fulfillment.views.auth.locked_out"
 AXES_VERBOSE = False
@@ -151,6 +155,15 @@ if TRUSTED_PROXY_COUNT:
     AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
 else:
     AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+
+# Request bodies (the app takes no uploads; every form is a few fields): a declared body above REQUEST_BODY_MAX_BYTES is
+# refused with 413 before it is read (RequestBodyLimitMiddleware); Django's caps bound what is parsed: form data in
+# memory, the number of fields, and no file parts at all (a file part is a 400).
+REQUEST_BODY_MAX_BYTES = int(os.environ.get("REQUEST_BODY_MAX_BYTES", str(2 * 1024 * 1024)))
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000  # an admin changelist saves up to 100 rows of a few fields each
+DATA_UPLOAD_MAX_NUMBER_FILES = 0
+FILE_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
 
 # Store devices are shared: a login lasts one shift and ends when the browser closes.
 SESSION_COOKIE_AGE = int(float(os.environ.get("SESSION_HOURS", "12")) * 3600)
@@ -224,6 +237,10 @@ OPERATIONS_DIGEST_TO = [a.strip() for a in os.environ.get("OPERATIONS_DIGEST_TO"
 # worker and is resumed (by `run_worker`, or `manage.py resume_bulk_rejections`); after this many attempts it is FAILED.
 BULK_REJECTION_STALE_AFTER = int(os.environ.get("BULK_REJECTION_STALE_SECONDS", "120"))
 BULK_REJECTION_MAX_ATTEMPTS = int(os.environ.get("BULK_REJECTION_MAX_ATTEMPTS", "3"))
+# On PostgreSQL a running job also holds a lease (an advisory lock) the database frees when its worker dies: the next
+# sweep (run_worker: every 2 s) resumes it at once. The page says "paused — resuming" after this many seconds without
+# a committed batch.
+BULK_REJECTION_PAUSED_SECONDS = int(os.environ.get("BULK_REJECTION_PAUSED_SECONDS", "5"))
 
 # Content-Security-Policy (Django's own middleware): scripts and styles only from our static files, no inline code
 # (htmx's inline indicator style is off in base.html's htmx-config), no framing.

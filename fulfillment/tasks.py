@@ -1,6 +1,7 @@
-"""Email leaves here: a django.tasks task that loads one Notification, renders its plain-text and HTML templates and
-sends it with Django's email framework. Services enqueue it with transaction.on_commit, so a rolled-back change
-sends nothing and a failed send never undoes the change. This module imports models only (services import it).
+"""The django.tasks tasks, thin: the Reject All job (it calls `services.bulk_rejection_execute`), and email: a task that
+loads one Notification, renders its plain-text and HTML templates and sends it with Django's email framework. Services enqueue it with transaction.on_commit, so a rolled-back change
+sends nothing and a failed send never undoes the change. This module imports models only at import time (services import it to enqueue); the job imports its service when it
+runs.
 
 A failed send records the error and is retried up to NOTIFICATION_SEND_ATTEMPTS times: after
 NOTIFICATION_RETRY_SECONDS with a backend that can defer (django-tasks-db), at once with the immediate backend.
@@ -18,9 +19,12 @@ from django.tasks import task
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from inventory.validators import single_line
+
 from .models import Notification
 
 logger = logging.getLogger(__name__)
+SUBJECT_MAX_LENGTH = Notification._meta.get_field("subject").max_length
 TEMPLATES = {
     Notification.Kind.PICKUP_REJECTED: "emails/pickup_rejected",
     Notification.Kind.ITEM_CANCELLED: "emails/item_cancelled",
@@ -58,7 +62,9 @@ def notification_send(notification_id: int) -> str:
     notification = Notification.objects.get(pk=notification_id)
     try:
         text, html = render_email(notification)
-        message = EmailMultiAlternatives(notification.subject, text, settings.DEFAULT_FROM_EMAIL, [notification.recipient])
+        # one line: a subject stored before names were checked may hold a line break, which no email header can
+        subject = single_line(notification.subject, SUBJECT_MAX_LENGTH)
+        message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [notification.recipient])
         message.attach_alternative(html, "text/html")
         message.send()
     except Exception as exc:  # recorded on the notification; the business change it reports stays committed
@@ -78,3 +84,12 @@ def notification_send(notification_id: int) -> str:
         return "retrying" if retry else "failed"
     Notification.objects.filter(pk=notification_id).update(status=Notification.Status.SENT, sent_at=timezone.now(), error="")
     return "sent"
+
+
+@task()
+def bulk_rejection_run(bulk_rejection_id: int) -> int:
+    """The Reject All job: the immediate backend in development and tests, django-tasks-db (`run_worker`) in production.
+    Claim, lease, batches and resume live in the service."""
+    from .services.reject_all import bulk_rejection_execute  # services import this module to enqueue
+
+    return bulk_rejection_execute(bulk_rejection_id=bulk_rejection_id).rejected_items

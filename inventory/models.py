@@ -11,6 +11,7 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from . import effects
+from .validators import validate_single_line
 
 
 @lru_cache(maxsize=256)
@@ -28,7 +29,7 @@ class Facility(models.Model):
         WAREHOUSE = "WAREHOUSE", "Warehouse"
 
     code = models.CharField(max_length=32, unique=True, help_text="Short unique code, e.g. BROOKLYN.")
-    name = models.CharField(max_length=120)
+    name = models.CharField(max_length=120, validators=[validate_single_line])
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.STORE)
     latitude = models.FloatField()
     longitude = models.FloatField()
@@ -74,7 +75,7 @@ class Facility(models.Model):
 class FacilityGroup(models.Model):
     """A named set of facilities that a routing rule can be limited to."""
 
-    name = models.CharField(max_length=80, unique=True)
+    name = models.CharField(max_length=80, unique=True, validators=[validate_single_line])
     facilities = models.ManyToManyField(Facility, related_name="groups", blank=True)
 
     class Meta:
@@ -86,7 +87,7 @@ class FacilityGroup(models.Model):
 
 class Product(models.Model):
     sku = models.CharField(max_length=64, unique=True)
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=200, validators=[validate_single_line])
     upc = models.CharField(max_length=32, blank=True, db_index=True, help_text="Barcode (optional).")
 
     class Meta:

@@ -26,3 +26,23 @@ def test_check_deploy_is_clean_with_production_settings():
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_make_serve_throttles_the_real_client_address_behind_its_proxy():
+    """`make serve` binds 127.0.0.1 behind a TLS proxy; with TRUSTED_PROXY_COUNT left at 0 every client had the proxy's
+    address, so anyone could lock everyone out. The default deployment trusts the one proxy's X-Forwarded-For."""
+    result = subprocess.run(["make", "-n", "serve"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    gunicorn = [line for line in result.stdout.splitlines() if "gunicorn" in line]
+    assert gunicorn and "TRUSTED_PROXY_COUNT=1" in gunicorn[0], result.stdout
+    result = subprocess.run(["make", "-n", "serve", "TRUSTED_PROXY_COUNT=0"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert "TRUSTED_PROXY_COUNT=0" in [line for line in result.stdout.splitlines() if "gunicorn" in line][0]
+
+
+def test_the_login_throttle_reads_the_address_the_trusted_proxy_saw():
+    code = (
+        "import django, os; django.setup(); from django.conf import settings; "
+        "print(settings.AXES_IPWARE_PROXY_COUNT, settings.AXES_IPWARE_META_PRECEDENCE_ORDER[0])"
+    )
+    env = {**os.environ, "TRUSTED_PROXY_COUNT": "1", "DJANGO_SETTINGS_MODULE": "fulfillment.settings"}
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert result.stdout.split() == ["1", "HTTP_X_FORWARDED_FOR"], result.stderr

@@ -8,6 +8,7 @@ and the usage on stderr), and the argument types below refuse empty values and n
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 
 from django.core.management.base import BaseCommand as DjangoBaseCommand
@@ -38,6 +39,23 @@ def whole_number(minimum: int = 0, maximum: int = MAX_INT32):
         return number
 
     parse.__name__ = "whole number"
+    return parse
+
+
+def seconds(minimum: float, maximum: float):
+    """An argparse type: a number of seconds in ASCII (``0.5``, ``2``) between ``minimum`` and ``maximum``; not NaN,
+    not infinite, not negative unless the range says so."""
+
+    def parse(value: str) -> float:
+        text = value.strip()
+        if not text.isascii() or not all(c.isdigit() or c == "." for c in text) or text.count(".") > 1 or text in ("", "."):
+            raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds (digits 0-9, e.g. 0.5 or 2)")
+        number = float(text)
+        if not math.isfinite(number) or not minimum <= number <= maximum:
+            raise argparse.ArgumentTypeError(f"{text} is out of range ({minimum:g} to {maximum:g} seconds)")
+        return number
+
+    parse.__name__ = "seconds"
     return parse
 
 

@@ -16,6 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from fulfillment.models import Rejection, RejectionReason, ShippingMethod
+from fulfillment.validators import AHEAD, EARLIEST
 from inventory.models import Facility
 
 from .periods import period_q, zone_of
@@ -87,10 +88,10 @@ class RejectionFilter(django_filters.FilterSet):
             data["date_to"] = today.isoformat()
         if not data.get("date_from"):
             try:
-                end = date.fromisoformat(data["date_to"])
-            except ValueError:
-                end = today
-            data["date_from"] = (end - timedelta(days=DEFAULT_DAYS - 1)).isoformat()
+                start = date.fromisoformat(data["date_to"]) - timedelta(days=DEFAULT_DAYS - 1)
+            except (ValueError, OverflowError):  # not a date, or 0001-01-01: the To field says why
+                start = today - timedelta(days=DEFAULT_DAYS - 1)
+            data["date_from"] = start.isoformat()
         super().__init__(data, queryset=Rejection.objects.filter(facility__in=[f.pk for f in self.scope]), **kwargs)
         self.filters["store"].queryset = Facility.objects.filter(pk__in=[f.pk for f in self.scope]).order_by("code")
         self.form.fields["store"].queryset = self.filters["store"].queryset
@@ -99,6 +100,10 @@ class RejectionFilter(django_filters.FilterSet):
     def _clean_period(self):
         cleaned = forms.Form.clean(self.form)
         start, end = cleaned.get("date_from"), cleaned.get("date_to")
+        for name, day in (("date_from", start), ("date_to", end)):
+            if day and not EARLIEST.date() <= day <= (timezone.now() + AHEAD).date():
+                self.form.add_error(name, "Choose a date between 2000-01-01 and a year from now.")
+                start = end = None
         if start and end:
             if start > end:
                 self.form.add_error("date_to", "To must be on or after From.")

@@ -11,16 +11,18 @@
 - ``items_cancel_parked``: cancels parked items (the customer's choice, or ``cancel_stale_parked``).
 """
 
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from inventory.models import Facility
 from inventory.transactions import transaction_required
+from inventory.validators import single_line
 from routing.models import ParkedKind
 from routing.models import RoutingDecision
 
@@ -31,6 +33,7 @@ from ..pickup_links import pickup_choice_url
 from ..tasks import notifications_enqueue
 from .placement import items_place
 
+logger = logging.getLogger(__name__)
 Status = OrderItem.Status
 Outcome = PickupChoice.Outcome
 
@@ -49,12 +52,29 @@ def notification_context(item: OrderItem, **more) -> dict:
     }
 
 
+SUBJECT_MAX_LENGTH = Notification._meta.get_field("subject").max_length
+
+
 def notifications_queue(notifications: list[Notification]) -> list[Notification]:
-    """Write the notifications and send them once the transaction commits."""
+    """Write the notifications and send them once the transaction commits. A subject is built from stored names: it is
+    made one line (an email header cannot hold a line break) and cut to its column."""
+    for notification in notifications:
+        notification.subject = single_line(notification.subject, SUBJECT_MAX_LENGTH)
     created = Notification.objects.bulk_create(notifications)
     if created:
         transaction.on_commit(partial(notifications_enqueue, [n.pk for n in created]))
     return created
+
+
+def notifications_queue_aside(notifications: list[Notification]) -> list[Notification]:
+    """``notifications_queue`` for a side record of a business change (a rejection, a cancellation): in a savepoint, so
+    a notification the database refuses is logged and dropped, and never undoes the change it reports."""
+    try:
+        with transaction.atomic():
+            return notifications_queue(notifications)
+    except DatabaseError:
+        logger.exception("%d notification(s) could not be recorded; the change they report stays", len(notifications))
+        return []
 
 
 @transaction_required
@@ -90,7 +110,7 @@ def pickup_choices_offer(*, outcomes) -> list[PickupChoice]:
                 ),
             )
         )
-    notifications_queue(notifications)
+    notifications_queue_aside(notifications)
     return choices
 
 
@@ -176,7 +196,7 @@ def pickup_choice_apply(
         choice.ship_to_postal_code = _fit(PickupChoice, "ship_to_postal_code", address.get("postal_code", ""))
     choice.used_at, choice.outcome, choice.chosen_facility = now, action, facility
     choice.save(update_fields=["used_at", "outcome", "chosen_facility", "ship_to_address", "ship_to_city", "ship_to_postal_code"])
-    notifications_queue([
+    notifications_queue_aside([
         Notification(order=item.order, order_item=item, kind=Notification.Kind.CHOICE_CONFIRMED, recipient=item.order.customer_email,
                      subject=f"Order {item.order.name}: your choice is confirmed",
                      context={"message": message})

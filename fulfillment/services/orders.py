@@ -12,6 +12,7 @@ from routing.models import RoutingDecision
 from ..errors import InvalidRequest, ItemConflict
 from ..locks import lock_items
 from ..models import Order, OrderItem, ShippingMethod
+from ..validators import moment_problem
 from .placement import items_place
 
 Status = OrderItem.Status
@@ -47,6 +48,8 @@ def order_create(
             raise InvalidRequest(f"{pickup_facility.name} does not offer store pickup.")
     else:
         pickup_facility = None
+    if placed_at is not None and (problem := moment_problem(placed_at)):
+        raise InvalidRequest(f"The order date {placed_at:%Y-%m-%d %H:%M} {problem}: it must be between 2000-01-01 and a year from now.")
     if Order.objects.filter(name=name).exists():
         raise InvalidRequest(f"An order named {name} already exists.")
     order = Order.objects.create(

@@ -14,7 +14,7 @@ from .. import selectors
 from ..locks import lock_items
 from ..models import Notification, OrderItem, PickupChoice
 from . import batches
-from .customer_choice import items_cancel_parked, notification_context, notifications_queue
+from .customer_choice import items_cancel_parked, notification_context, notifications_queue_aside
 
 Status = OrderItem.Status
 
@@ -75,7 +75,7 @@ def parked_items_cancel_stale(*, dry_run: bool = False, now: datetime | None = N
             PickupChoice.objects.filter(order_item_id__in=[i.pk for i in items], used_at__isnull=True).update(
                 used_at=now, outcome=PickupChoice.Outcome.AUTO_CANCELLED
             )
-            notifications_queue([
+            notifications_queue_aside([
                 Notification(
                     order=item.order, order_item=item, kind=Notification.Kind.ITEM_CANCELLED, recipient=item.order.customer_email,
                     subject=f"Order {item.order.name}: an item was cancelled",

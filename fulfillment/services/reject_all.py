@@ -13,15 +13,15 @@ from django.db import connection, transaction
 from django.db.models import Count, F, Q, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
-from django.tasks import task
 from django.utils import timezone
 
 from inventory.models import Facility
 
 from ..errors import InvalidRequest, ItemConflict
-from ..locks import lock_items
+from ..locks import job_lease_release, job_lease_take, job_leases_held, lock_items
 from ..models import BulkRejection, Order, OrderItem, Rejection
 from ..selectors import items_for_reject_all
+from ..tasks import bulk_rejection_run
 from . import batches
 from .rejections import RejectionRequest, reason_get, rejections_apply
 
@@ -205,16 +205,21 @@ def bulk_rejection_claim(*, bulk_rejection_id: int) -> int:
     """QUEUED -> RUNNING, only if it is still queued: of two workers handed the same job, exactly one runs it.
 
     Returns the attempt number this claim holds (0: not claimed). The attempt number fences every later write of the run.
+    The claim first takes the job's lease (PostgreSQL: an advisory lock on this connection, `locks.job_lease_take`) and
+    keeps it for the run: a RUNNING job always has its lease held unless its worker is gone.
     """
+    if not job_lease_take(bulk_rejection_id):
+        return 0  # a live worker runs it
     now = timezone.now()
     with transaction.atomic():
         claimed = BulkRejection.objects.filter(pk=bulk_rejection_id, state=BulkRejection.State.QUEUED).update(
             state=BulkRejection.State.RUNNING, attempts=F("attempts") + 1, heartbeat_at=now,
             started_at=Coalesce("started_at", Value(now)),
         )
-        if not claimed:
-            return 0
-        return BulkRejection.objects.values_list("attempts", flat=True).get(pk=bulk_rejection_id)
+        attempt = BulkRejection.objects.values_list("attempts", flat=True).get(pk=bulk_rejection_id) if claimed else 0
+    if not attempt:
+        job_lease_release(bulk_rejection_id)
+    return attempt
 
 
 def bulk_rejection_execute(*, bulk_rejection_id: int) -> BulkRejection:
@@ -228,6 +233,7 @@ def bulk_rejection_execute(*, bulk_rejection_id: int) -> BulkRejection:
         return BulkRejection.objects.get(pk=bulk_rejection_id)
     bulk = BulkRejection.objects.select_related("facility", "reason", "requested_by").defer("item_ids").get(pk=bulk_rejection_id)
     mine = BulkRejection.objects.filter(pk=bulk.pk, state=BulkRejection.State.RUNNING, attempts=attempt)
+    leased = True
     try:
         facility_reject_all(
             facility=bulk.facility, from_status=bulk.from_status, reason_code=bulk.reason.code, user=bulk.requested_by,
@@ -239,6 +245,8 @@ def bulk_rejection_execute(*, bulk_rejection_id: int) -> BulkRejection:
         logger.exception("Reject All %s failed (attempt %s)", bulk.pk, attempt)
         message = getattr(exc, "message", None) or "An unexpected error stopped it; the operations team has the details."
         if attempt < settings.BULK_REJECTION_MAX_ATTEMPTS:
+            job_lease_release(bulk.pk)  # before it is queued again: the next claim takes the lease
+            leased = False
             with transaction.atomic():
                 if mine.update(state=BulkRejection.State.QUEUED, error=message[:2000], heartbeat_at=timezone.now()):
                     transaction.on_commit(partial(bulk_rejection_run.enqueue, bulk.pk))
@@ -246,6 +254,9 @@ def bulk_rejection_execute(*, bulk_rejection_id: int) -> BulkRejection:
             mine.update(state=BulkRejection.State.FAILED, error=message[:2000], finished_at=timezone.now())
     else:
         mine.update(state=BulkRejection.State.DONE, error="", finished_at=timezone.now(), heartbeat_at=timezone.now())
+    finally:
+        if leased:
+            job_lease_release(bulk.pk)
     bulk.refresh_from_db()
     return bulk
 
@@ -257,9 +268,11 @@ class ResumeSummary:
 
 
 def bulk_rejections_resume(*, stale_after: timedelta | None = None) -> ResumeSummary:
-    """Queue again every Reject All whose heartbeat is older than `stale_after` (BULK_REJECTION_STALE_AFTER).
+    """Queue again every Reject All that lost its worker: on PostgreSQL a RUNNING job whose lease nobody holds (the
+    database released it when the worker's connection went away), elsewhere one whose heartbeat is older than
+    `stale_after` (BULK_REJECTION_STALE_AFTER).
 
-    A RUNNING job with a stale heartbeat lost its worker (killed, out of memory, a deploy, the database gone): it is
+    A RUNNING job with a free lease or a stale heartbeat lost its worker (killed, out of memory, a deploy, the database gone): it is
     queued again and goes on after its last committed batch; one that has had its BULK_REJECTION_MAX_ATTEMPTS attempts
     is marked FAILED instead. A QUEUED job that waited that long is enqueued again (its task may have been lost; a
     duplicate is harmless: only one claim succeeds). Each change is conditional, so two workers sweeping at once
@@ -268,9 +281,18 @@ def bulk_rejections_resume(*, stale_after: timedelta | None = None) -> ResumeSum
     stale_after = stale_after if stale_after is not None else timedelta(seconds=settings.BULK_REJECTION_STALE_AFTER)
     cutoff = timezone.now() - stale_after
     stale = Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created_at__lt=cutoff)
-    live = BulkRejection.objects.filter(stale, state__in=[BulkRejection.State.QUEUED, BulkRejection.State.RUNNING])
+    live = BulkRejection.objects.filter(state__in=[BulkRejection.State.QUEUED, BulkRejection.State.RUNNING])
+    running = dict(live.filter(state=BulkRejection.State.RUNNING).values_list("pk", "attempts"))
+    held = job_leases_held(running)  # None: no leases here (SQLite), the heartbeat decides
+    if held is None:
+        lost = live.filter(stale)
+    else:  # a RUNNING job is lost exactly when its lease is free (the run seen then: same attempt); a QUEUED one when
+        # it waited too long
+        lost = live.filter(Q(stale, state=BulkRejection.State.QUEUED))
+        for pk in running.keys() - held:
+            lost |= live.filter(pk=pk, state=BulkRejection.State.RUNNING, attempts=running[pk])
     summary = ResumeSummary()
-    for pk, state, attempts in live.order_by("pk").values_list("pk", "state", "attempts"):
+    for pk, state, attempts in lost.order_by("pk").values_list("pk", "state", "attempts"):
         unchanged = live.filter(pk=pk, state=state, attempts=attempts)
         with transaction.atomic():
             if state == BulkRejection.State.RUNNING and attempts >= settings.BULK_REJECTION_MAX_ATTEMPTS:
@@ -284,7 +306,7 @@ def bulk_rejections_resume(*, stale_after: timedelta | None = None) -> ResumeSum
                 transaction.on_commit(partial(bulk_rejection_run.enqueue, pk))
                 summary.resumed.append(pk)
     for pk in summary.resumed:
-        logger.warning("Reject All %s resumed (its heartbeat was older than %s)", pk, stale_after)
+        logger.warning("Reject All %s resumed (its worker is gone)", pk)
     return summary
 
 
@@ -298,9 +320,3 @@ def bulk_rejection_retry(*, bulk_rejection_id: int, facility: Facility) -> BulkR
             raise ItemConflict("This Reject All has not failed (it is queued, running or finished already), so there is nothing to try again.")
         transaction.on_commit(partial(bulk_rejection_run.enqueue, bulk_rejection_id))
     return BulkRejection.objects.select_related("reason", "requested_by").defer("item_ids").get(pk=bulk_rejection_id)
-
-
-@task()
-def bulk_rejection_run(bulk_rejection_id: int) -> int:
-    """The Reject All job (django.tasks): the immediate backend in development and tests, django-tasks-db in production."""
-    return bulk_rejection_execute(bulk_rejection_id=bulk_rejection_id).rejected_items

@@ -14,7 +14,7 @@ from inventory.transactions import transaction_required
 from routing.engine import Plan
 from routing.models import RoutingDecision
 
-from ..errors import FulfillmentError, InvalidRequest, ItemConflict
+from ..errors import AlreadyDone, FulfillmentError, InvalidRequest, ItemConflict
 from .. import policies
 from ..locks import lock_items, lock_items_unless_busy
 from ..models import BulkRejection, OrderItem, Rejection, RejectionReason
@@ -125,11 +125,13 @@ def _conflict_message(item: OrderItem, facility: Facility) -> str:
 
 def item_reject(
     *, facility: Facility, item_id: int, reason_code: str = "", reason: RejectionReason | None = None,
-    quantity: int | None = None, comment: str = "", user=None,
+    quantity: int | None = None, comment: str = "", user=None, seen_quantity: int | None = None,
 ) -> RejectionResult:
     """Reject one item (or part of its line) at `facility` and re-route it at once. One transaction.
 
-    The reason by `reason_code`, or `reason` as a caller already read it from the selectable ones (a valid form)."""
+    The reason by `reason_code`, or `reason` as a caller already read it from the selectable ones (a valid form).
+    `seen_quantity`: the line's quantity the user saw; a line that has changed since (part of it rejected) raises
+    AlreadyDone and changes nothing, so a repeated Save is never applied twice."""
     if reason is None or reason.is_system or not reason.is_active:
         reason = reason_get(reason_code or getattr(reason, "code", ""), selectable_only=True)
     policy = rejection_policy_for(facility)
@@ -147,6 +149,11 @@ def item_reject(
             raise InvalidRequest("That item does not exist.")
         if item.facility_id != facility.pk or item.status not in OrderItem.REJECTABLE:
             raise ItemConflict(_conflict_message(item, facility))
+        if seen_quantity is not None and seen_quantity != item.quantity:
+            raise AlreadyDone(
+                f"Already done: {item.order.name} has {item.quantity} unit(s) on this line now, not the {seen_quantity} "
+                "you saw — this Save (or a colleague's) was applied already. Nothing was changed."
+            )
         qty = item.quantity if quantity is None else quantity
         if not 1 <= qty <= item.quantity:
             raise InvalidRequest(f"Quantity must be between 1 and {item.quantity}.")

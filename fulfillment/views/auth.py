@@ -7,6 +7,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from fulfillment.login_limits import is_address_lock
+
 LOCKED_OUT_STATUS = 429
 
 
@@ -21,6 +23,7 @@ def locked_out(request: HttpRequest, original_response=None, credentials=None) -
     context = {
         "username": get_client_username(request, credentials) or "",
         "failure_limit": get_failure_limit(request, credentials),
+        "address_lock": is_address_lock(request, credentials),
         "minutes": minutes,
         "retry_at": retry_at,
     }

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -85,6 +86,7 @@ def _bulk_context(request: HttpRequest, bulk: BulkRejection) -> dict:
         "status_label": label,
         "page_url": reverse(url_name),
         "max_attempts": settings.BULK_REJECTION_MAX_ATTEMPTS,
+        "paused": bulk.is_paused(now=timezone.now(), after_seconds=settings.BULK_REJECTION_PAUSED_SECONDS),
         "can_retry": bulk.state == BulkRejection.State.FAILED and is_manager(request.membership),
     }
 

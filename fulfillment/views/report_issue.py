@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
 from fulfillment import selectors, services
-from fulfillment.errors import FulfillmentError, ItemConflict
+from fulfillment.errors import AlreadyDone, FulfillmentError, ItemConflict
 from fulfillment.forms import ReportIssueForm
 from fulfillment.models import OrderItem
 from fulfillment.permissions import facility_required
@@ -85,6 +85,9 @@ def _gone_notice(request: HttpRequest, item: OrderItem, message: str, status: in
         return fragments(
             request, parts, status=status, headers={"HX-Retarget": f"#item-{item.pk}", "HX-Reswap": "outerHTML"}
         )
+    if request.method == "POST":  # a losing Save: the page says so, with the conflict's status (a success is a 302)
+        context = {"item": item, "gone": message, "status": item.status, "back_url": reverse("orders-open")}
+        return render(request, REPORT_PAGE, {**context, "tabs": tabs(request.facility, None)}, status=status)
     messages.error(request, message)
     return redirect("orders-open")
 
@@ -109,7 +112,15 @@ def item_report(request: HttpRequest, item_id: int) -> HttpResponse:
                     quantity=form.cleaned_data["quantity"],
                     comment=form.cleaned_data["comment"],
                     user=request.user,
+                    seen_quantity=form.cleaned_data["seen_quantity"],
                 )
+            except AlreadyDone as exc:  # a repeat: the form again, as the line is now, saying it was done
+                item = _item_or_404(request, item_id)
+                form = _report_form(request, item, {**request.POST.dict(), "seen_quantity": item.quantity,
+                                                    "quantity": min(form.cleaned_data["quantity"], item.quantity)})
+                form.is_valid()
+                form.add_error(None, exc.message)
+                status_code = 409
             except ItemConflict as exc:
                 return _gone_notice(request, item, exc.message, 409)
             except FulfillmentError as exc:

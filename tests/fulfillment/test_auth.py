@@ -150,3 +150,24 @@ def test_an_overlong_or_nul_username_is_a_form_error_not_a_server_error(client, 
     assert response.status_code == 200
     assert error in text(response)
     assert not AccessAttempt.objects.exists()
+
+
+# -- per-address limit across usernames ------------------------------------------------------------------------------
+def test_one_password_guessed_across_many_logins_from_one_address_is_limited(client, associate):
+    """44 guesses over 11 users from one address were never refused: the lock was per username and address only.
+    Now an address is also locked after LOGIN_ADDRESS_FAILURE_LIMIT failures whatever the usernames."""
+    limit = settings.LOGIN_ADDRESS_FAILURE_LIMIT
+    users = [UserFactory(username=f"user{n:02d}") for n in range(11)]
+    statuses = [log_in(client, "Summer2026!", username=user.username).status_code for _ in range(4) for user in users]
+    assert statuses[:limit - 1] == [200] * (limit - 1) and set(statuses[limit - 1:]) == {429}, statuses
+    response = log_in(Client(), PASSWORD)  # the right password of a login with no failures: refused from there
+    assert response.status_code == 429 and "from this address" in text(response)
+    assert log_in(Client(), PASSWORD, address="10.0.0.8").status_code == 302  # another address is not affected
+
+
+def test_a_few_typos_by_colleagues_sharing_an_address_lock_nobody_else(client, associate):
+    for n in range(4):  # four colleagues, four typos each: 16 failures, under the address limit
+        UserFactory(username=f"colleague{n}")
+        for k in range(4):
+            log_in(Client(), f"typo-{k}", username=f"colleague{n}")
+    assert log_in(client, PASSWORD).status_code == 302

@@ -12,6 +12,7 @@ from fulfillment.services import item_reject, order_create, orders_start_picking
 from inventory.models import Facility, InventoryAdjustment, InventoryLevel, Product
 from inventory.services import inventory_receive
 from routing.models import RoutingDecision
+from tests.support import assert_inventory_invariant
 from tests.factories import FacilityFactory, ProductFactory, UserFactory
 from tests.support import assert_inventory_invariant, run_command
 
@@ -347,3 +348,65 @@ def test_seed_volume_writes_a_rejection_history_that_the_report_reads():
     assert head.items == 300 and head.units_routed > head.units > 0 and head.median_seconds is not None
     call_command("seed_volume", delete=True, stdout=io.StringIO())
     assert not Rejection.objects.exists() and not RoutedUnitsDaily.objects.exists()
+
+
+@pytest.mark.parametrize("option", ["delete", "reset"])
+def test_seed_volume_delete_and_reset_take_pickup_choices_and_notifications_along(option):
+    """--reset / --delete failed with an IntegrityError once volume items had pickup choices or notifications."""
+    from django.core.management import call_command
+
+    from fulfillment.models import Notification, Order, PickupChoice
+    from fulfillment.services import item_reject
+    from inventory.models import Facility
+
+    args = dict(facilities=3, products=10, orders=300, flagship_in_progress=2, flagship_open=5, rejections=5, rejection_days=30)
+    call_command("seed_volume", **args, stdout=io.StringIO())
+    # a volume store-pickup order rejected by its pickup store: a PickupChoice and a Notification refer to its item
+    from fulfillment.management.commands.seed_volume import volume_orders
+
+    pickup = volume_orders().filter(items__status="OPEN").first()
+    item = pickup.items.filter(status="OPEN").first()
+    item_reject(facility=item.facility, item_id=item.pk, reason_code="DAMAGED")
+    PickupChoice.objects.get_or_create(order_item=item, defaults={"expires_at": item.status_changed_at})
+    Notification.objects.create(order=pickup, order_item=item, kind="PICKUP_REJECTED", recipient="v@example.com",
+                                subject="x", context={})
+
+    call_command("seed_volume", **({option: True} | (args if option == "reset" else {})), stdout=io.StringIO())
+
+    assert not PickupChoice.objects.filter(order_item=item).exists() and not Notification.objects.filter(order=pickup).exists()
+    if option == "delete":
+        assert not volume_orders().exists()
+    assert_inventory_invariant()
+
+
+def test_reject_orders_stopped_by_an_error_says_exactly_what_it_saved(stores, monkeypatch):
+    """A command never leaves written what it reports as failed: each batch is its own transaction, so an error in the
+    third batch leaves the first two saved — and the message says so, with the numbers, instead of a traceback."""
+    from django.db import DataError
+
+    from fulfillment.services import batches, reject_all
+
+    monkeypatch.setattr(batches, "BATCH_SIZE", 4)
+    brooklyn, manhattan, _ = stores
+    tee = ProductFactory(sku="TEE")
+    inventory_receive(facility=brooklyn, product=tee, quantity=20)
+    for n in range(10):
+        place(f"#E{n:02d}", [(tee, 1)])
+    real_apply, calls = reject_all.rejections_apply, []
+
+    def failing_third_batch(**kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise DataError("value too long for type character varying(200)")
+        return real_apply(**kwargs)
+
+    monkeypatch.setattr(reject_all, "rejections_apply", failing_third_batch)
+
+    with pytest.raises(CommandError) as excinfo:
+        run_command("reject_orders", "--facility", "BROOKLYN", "--status", "open", "--reason", "DAMAGED")
+
+    message = str(excinfo.value)
+    assert "after 8 of 10 item(s)" in message and "8 were rejected and saved" in message and "run the command again" in message
+    assert Rejection.objects.filter(facility=brooklyn).count() == 8
+    assert OrderItem.objects.filter(facility=brooklyn, status="OPEN").count() == 2
+    assert_inventory_invariant()

@@ -374,3 +374,65 @@ def test_notifications_and_choices_are_read_only_in_admin(world, admin_client, d
         page = admin_client.get(reverse(f"admin:fulfillment_{model}_change", args=[obj.pk]))
         assert page.status_code == 200 and 'name="_save"' not in page.content.decode()
         assert admin_client.get(reverse(f"admin:fulfillment_{model}_add")).status_code == 403
+
+
+# -- side records never block a rejection ----------------------------------------------------------------------------
+
+
+def test_a_long_store_and_order_name_never_block_the_rejection_the_subject_fits_its_column(world, django_capture_on_commit_callbacks):
+    """A 120-character store name and a 32-character order name made the subject longer than its 200-character column:
+    the Save answered 500 and the item could not be rejected at all (PostgreSQL)."""
+    Facility.objects.filter(pk=world.brooklyn.pk).update(name="B" * 120)
+    world.brooklyn.refresh_from_db()
+    item = world.reject_pickup(django_capture_on_commit_callbacks, name="#" + "9" * 31)
+
+    assert item.status == OrderItem.Status.UNROUTED
+    notification = Notification.objects.get(order_item=item)
+    assert len(notification.subject) <= Notification._meta.get_field("subject").max_length
+    assert notification.subject.startswith("Order #9999") and notification.subject.endswith("…")
+    assert notification.status == Notification.Status.SENT and len(mail.outbox) == 1
+    assert_inventory_invariant()
+
+
+def test_a_line_break_stored_in_a_store_name_never_stops_the_email(world, django_capture_on_commit_callbacks):
+    """A store name with CR/LF (saved before names were checked) made every pickup email of that store fail."""
+    Facility.objects.filter(pk=world.brooklyn.pk).update(name="Brooklyn\r\nBcc: everyone@example.com")
+    world.brooklyn.refresh_from_db()
+    item = world.reject_pickup(django_capture_on_commit_callbacks)
+
+    notification = Notification.objects.get(order_item=item)
+    assert "\n" not in notification.subject and "\r" not in notification.subject
+    assert notification.status == Notification.Status.SENT, notification.error
+    assert mail.outbox[0].subject == notification.subject and mail.outbox[0].bcc == []
+    assert_inventory_invariant()
+
+
+def test_a_notification_the_database_refuses_never_undoes_the_rejection(world, django_capture_on_commit_callbacks, monkeypatch):
+    """Rule: a side record can never make the business change fail. The rejection stays, the failure is logged."""
+    from django.db import DataError
+    from django.db.models.query import QuerySet
+
+    real_bulk_create = QuerySet.bulk_create
+
+    def refusing(self, objs, *args, **kwargs):
+        if self.model is Notification:
+            raise DataError("value too long for type character varying(200)")
+        return real_bulk_create(self, objs, *args, **kwargs)
+
+    monkeypatch.setattr(QuerySet, "bulk_create", refusing)
+    item = world.reject_pickup(django_capture_on_commit_callbacks)
+
+    assert item.status == OrderItem.Status.UNROUTED and item.facility_id is None
+    assert PickupChoice.objects.filter(order_item=item).exists() and not Notification.objects.exists()
+    assert_inventory_invariant()
+
+
+def test_a_store_number_in_other_digits_is_refused_like_everywhere_else(world, client, django_capture_on_commit_callbacks):
+    """The pickup form read facility=١ (an Arabic-Indic digit) as store 1; the rest of the app takes ASCII digits only."""
+    item = world.reject_pickup(django_capture_on_commit_callbacks)
+    arabic = str(world.manhattan.pk).translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
+    response = client.post(link_path(mail.outbox[0]), {"action": "OTHER_STORE", "facility": arabic})
+    assert response.status_code == 400 and "digits 0-9" in response.content.decode()
+    item.refresh_from_db()
+    assert item.status == "UNROUTED" and PickupChoice.objects.get().is_waiting
+    assert_inventory_invariant()

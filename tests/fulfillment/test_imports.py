@@ -417,3 +417,59 @@ BROOKLYN,Mug,2
     assert errors_of(excinfo) == [
         "line 2: SKU 'mug' matches several (MUG, Mug) that differ only in case; write it exactly",
     ]
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+@pytest.mark.parametrize(
+    "placed_at, problem",
+    [
+        ("0001-01-01T00:00:00+14:00", "is before 2000-01-01 (UTC)"),  # 1 BC in UTC: PostgreSQL refused it after the write
+        ("1999-12-31T23:59:59Z", "is before 2000-01-01 (UTC)"),
+        ("9999-12-31T23:59:59-14:00", "is in the future"),  # year 10000 in UTC
+    ],
+)
+def test_import_orders_refuses_dates_outside_the_sane_window_with_the_line_and_writes_nothing(world, tmp_path, dry_run, placed_at, problem):
+    path = write(tmp_path, f"""
+{ORDER_HEADER}
+#7001,Ann Lee,ann@example.com,STANDARD,40.68,-73.97,,SHIRT,1,2026-01-01T00:00:00Z
+#7002,Bo Chen,,STANDARD,40.68,-73.97,,SHIRT,1,{placed_at}
+""")
+    before = snapshot()
+
+    with pytest.raises(CommandError) as excinfo:
+        run_command("import_orders", path, *(["--dry-run"] if dry_run else []))
+
+    assert errors_of(excinfo) == [f"line 3: placed_at {placed_at} {problem}"]
+    assert snapshot() == before
+    assert_inventory_invariant()
+
+
+def test_import_orders_accepts_the_first_moment_of_the_window(world, tmp_path):
+    path = write(tmp_path, f"""
+{ORDER_HEADER}
+#7003,Ann Lee,ann@example.com,STANDARD,40.68,-73.97,,SHIRT,1,2000-01-01T00:00:00Z
+""")
+    run_command("import_orders", path)
+    assert Order.objects.get(name="#7003").placed_at.isoformat() == "2000-01-01T00:00:00+00:00"
+    assert_inventory_invariant()
+
+
+def test_import_orders_that_fails_while_reporting_leaves_nothing_written(world, tmp_path, monkeypatch):
+    """The order used to be committed before the summary was read; the summary's crash then exited 1 with the data
+    written. What a command reports as failed is never half-done."""
+    from django.db import DataError
+
+    from fulfillment.management.commands import import_orders
+
+    def broken(*args, **kwargs):
+        raise DataError("timestamp too small (before year 1)")
+
+    monkeypatch.setattr(import_orders, "format_counts", broken)
+    path = write(tmp_path, GOOD_ORDERS)
+    before = snapshot()
+
+    with pytest.raises(CommandError, match="Nothing was imported"):
+        run_command("import_orders", path)
+
+    assert snapshot() == before
+    assert_inventory_invariant()

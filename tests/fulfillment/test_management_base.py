@@ -46,6 +46,18 @@ BAD_ARGUMENTS = [
     ("seed_volume", ["--facilities", "0"]),
     ("seed_volume", ["--orders", "99999999999999999999"]),
     ("seed_volume", ["--products", ""]),
+    # accepted silently or a traceback before: every argument is range-checked
+    ("run_worker", ["--interval", "-1"]),
+    ("run_worker", ["--interval", "nan"]),
+    ("run_worker", ["--interval", "1e309"]),
+    ("run_worker", ["--interval", "0"]),
+    ("run_worker", ["--max-backoff", "-5"]),
+    ("run_worker", ["--sweep-every", "nan"]),
+    ("run_worker", ["--sweep-every", "١"]),
+    ("run_worker", ["--queue-name", ""]),
+    ("resume_bulk_rejections", ["--stale-after", "9223372036854775808"]),
+    ("resume_bulk_rejections", ["--stale-after", "-5"]),
+    ("resume_bulk_rejections", ["--stale-after", "1e3"]),
 ]
 
 

@@ -95,3 +95,31 @@ def test_healthz_is_a_database_round_trip_without_login(django_assert_num_querie
 
 def test_connection_health_checks_are_on(settings):
     assert settings.DATABASES["default"]["CONN_HEALTH_CHECKS"] is True
+
+
+# -- request body caps -------------------------------------------------------------------------------------------------
+@pytest.mark.django_db
+def test_a_big_anonymous_multipart_body_to_the_login_page_is_refused():
+    """An anonymous 50 MB multipart body to /login/ was accepted (streamed to a temporary file); the app takes no
+    uploads, so a body above REQUEST_BODY_MAX_BYTES is refused with 413 before it is read, and a file part with 400."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client = Client()
+    big = SimpleUploadedFile("big.bin", b"x" * (3 * 1024 * 1024))
+    response = client.post("/login/", {"username": "a", "password": "b", "file": big})
+    assert response.status_code == 413
+
+    small = SimpleUploadedFile("small.bin", b"x" * 10)
+    response = client.post("/login/", {"username": "a", "password": "b", "file": small})
+    assert response.status_code == 400
+
+
+@pytest.mark.django_db
+def test_a_declared_length_above_the_cap_is_refused_without_reading_the_body():
+    client = Client()
+    response = client.generic("POST", "/login/", b"username=a", CONTENT_TYPE="application/x-www-form-urlencoded",
+                              CONTENT_LENGTH=str(50 * 1024 * 1024))
+    assert response.status_code == 413
+    response = client.generic("POST", "/login/", b"username=a", CONTENT_TYPE="application/x-www-form-urlencoded",
+                              CONTENT_LENGTH="x")
+    assert response.status_code == 400

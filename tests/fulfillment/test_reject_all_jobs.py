@@ -5,12 +5,14 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
 from fulfillment import services
 from fulfillment.models import BulkRejection, FacilityMembership, OrderItem, Rejection, RejectionReason
+from fulfillment.locks import job_lease_release
 from fulfillment.services.reject_all import BulkRejectionTakenOver, bulk_rejection_claim, facility_reject_all
 from inventory.services import inventory_receive
 from tests.conftest import requires_postgres
@@ -70,6 +72,7 @@ def killed_run(store, *, after_batches=1):
             facility=job.facility, from_status="OPEN", reason_code="INACTIVE_STORE", bulk_rejection=job,
             progress=die_after_batches(after_batches),
         )
+    job_lease_release(job.pk)  # what the database does when the killed worker's connection goes away
     job.refresh_from_db()
     return job
 
@@ -97,7 +100,8 @@ def test_a_run_whose_worker_died_is_resumed_and_the_summary_is_exact(store, djan
     untouched = [pk for pk in job.item_ids[BATCH:]]
     services.item_reject(facility=store["here"], item_id=untouched[0], reason_code="DAMAGED")
 
-    assert services.bulk_rejections_resume().resumed == []  # the heartbeat is fresh: maybe the worker is just slow
+    if not settings.IS_POSTGRES:  # without leases a fresh heartbeat may be a slow worker (PostgreSQL: the lease is free)
+        assert services.bulk_rejections_resume().resumed == []
     with django_capture_on_commit_callbacks(execute=True):
         call_command("resume_bulk_rejections", "--stale-after", "0")  # the immediate backend runs it at once
 
@@ -225,3 +229,86 @@ def test_two_workers_sweeping_and_claiming_at_once_resume_and_run_a_job_once(sto
     assert sorted(results["claims"]) == [0, 2]  # and claimed by exactly one of them, as its second attempt
     job.refresh_from_db()
     assert (job.state, job.attempts) == (Q.RUNNING, 2)
+
+
+# -- a dead worker's lease (PostgreSQL: the database releases it with the worker's connection) ----------------------
+def claimed_on_another_connection(job_id, *, keep_alive: "threading.Event | None" = None):
+    """Claim the job on a thread's own connection (a worker). Without `keep_alive` the connection closes at once, as a
+    killed worker's does; with it, the thread holds the connection (and the lease) until the event is set."""
+    import threading
+
+    from django.db import connection
+
+    claimed, attempt = threading.Event(), []
+
+    def worker():
+        try:
+            attempt.append(bulk_rejection_claim(bulk_rejection_id=job_id))
+            claimed.set()
+            if keep_alive is not None:
+                keep_alive.wait(30)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    claimed.wait(30)
+    if keep_alive is None:
+        thread.join(30)
+    return thread, attempt
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_killed_workers_job_is_resumed_at_the_next_sweep_not_after_the_stale_limit(store, django_capture_on_commit_callbacks):
+    """After kill -9 of run_worker the page showed "running, 1000 of 3141" for about 2 minutes: the job waited for its
+    heartbeat to be 120 s old. The lease is free the moment the worker's connection is gone."""
+    job = queued_job(store)
+    _, attempt = claimed_on_another_connection(job.pk)
+    assert attempt == [1]
+    job.refresh_from_db()
+    assert job.state == Q.RUNNING and job.heartbeat_at > timezone.now() - timedelta(seconds=5)  # a fresh heartbeat
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.bulk_rejections_resume().resumed == [job.pk]  # default limit: 120 s
+
+    job.refresh_from_db()
+    assert (job.state, job.attempts, job.rejected_items) == (Q.DONE, 2, 10)
+    assert_inventory_invariant()
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_live_workers_job_is_never_taken_from_it_however_old_its_heartbeat(store):
+    import threading
+
+    job = queued_job(store)
+    alive = threading.Event()
+    thread, attempt = claimed_on_another_connection(job.pk, keep_alive=alive)
+    try:
+        BulkRejection.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
+        assert services.bulk_rejections_resume(stale_after=timedelta(0)).resumed == []
+        assert bulk_rejection_claim(bulk_rejection_id=job.pk) == 0  # a duplicate task does nothing either
+    finally:
+        alive.set()
+        thread.join(30)
+    job.refresh_from_db()
+    assert (job.state, job.attempts) == (Q.RUNNING, 1)
+
+
+def test_the_page_says_paused_resuming_when_progress_stops(store, client, settings):
+    settings.BULK_REJECTION_PAUSED_SECONDS = 5
+    job = killed_run(store, after_batches=1)
+    client.force_login(store["manager"])
+    url = reverse("bulk-rejection", args=[job.pk])
+    assert "Paused" not in client.get(url).content.decode()  # the last batch was just now
+
+    BulkRejection.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(seconds=6))
+    body = client.get(url).content.decode()
+    assert re.search(r"4 of 10 items done \(paused — resuming", body)
+
+
+def test_the_reject_all_task_lives_with_the_tasks_and_only_calls_its_service():
+    from fulfillment import tasks
+
+    assert tasks.bulk_rejection_run.module_path == "fulfillment.tasks.bulk_rejection_run"

@@ -304,3 +304,13 @@ def test_drill_down_pages_swap_in_place_with_htmx(world):
         assert len(fragment.context["rows"]) == 1 and "Page 3 of 3" in html
     finally:
         report_views.ROWS_PER_PAGE = original
+
+
+def test_dates_outside_the_sane_window_get_a_message_not_a_500(world):
+    """date_to=0001-01-01 made the default From (90 days earlier) overflow: a 500."""
+    client = world.client(world.staff)
+    for params in ({"date_to": "0001-01-01"}, {"date_from": "0001-01-01", "date_to": "0001-01-02"},
+                   {"date_from": "1999-12-31", "date_to": "2000-01-05"}, {"date_to": "9999-12-31"}):
+        response = client.get(REPORT, params)
+        assert response.status_code == 400, params
+        assert "fix the filters" in response.content.decode()

@@ -112,3 +112,23 @@ def test_the_panel_updates_after_reject_all(store, django_capture_on_commit_call
     from tests.support import assert_inventory_invariant
 
     assert_inventory_invariant()
+
+
+def test_the_open_tab_search_and_order_page_survive_any_date_the_database_accepts(store):
+    """An imported 1 BC made the store's Open tab, search, order page and every Save answer 500. The database now keeps
+    placed_at in [2000-01-01, 2100-01-01); both ends of that range render."""
+    from datetime import UTC, datetime
+
+    facility, tee, orders, manager, _ = store
+    Order.objects.filter(pk=orders[0].pk).update(placed_at=datetime(2000, 1, 1, tzinfo=UTC))
+    Order.objects.filter(pk=orders[1].pk).update(placed_at=datetime(2099, 12, 31, 23, 59, 59, tzinfo=UTC))
+    client = client_for(manager)
+    html = client.get("/orders/open/").content.decode()
+    assert figure(html, "Oldest waiting").endswith(" d") or " d " in figure(html, "Oldest waiting")
+    assert client.get("/orders/open/", {"q": orders[1].name}).status_code == 200
+    for order in orders[:2]:
+        assert client.get(f"/orders/{order.pk}/").status_code == 200
+    item = orders[1].items.get()
+    response = client.post(f"/items/{item.pk}/report/", {"reason": "DAMAGED", "quantity": 1})
+    assert response.status_code == 302
+    assert OrderItem.objects.get(pk=item.pk).facility_id != facility.pk

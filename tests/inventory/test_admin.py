@@ -45,3 +45,31 @@ def test_a_date_beyond_the_calendar_is_a_bad_filter_not_a_500(admin_client, app_
         if response.status_code == 302:
             assert response["Location"].endswith("?e=1")  # Django's "bad lookup" notice
     assert admin_client.get(url, {f"{field}__year": "2026"}).status_code == 200
+
+
+FACILITY_FORM = {
+    "code": "QUEENS", "kind": "STORE", "latitude": "40.7", "longitude": "-73.8", "timezone": "America/New_York",
+    "is_active": "on", "allows_routing": "on", "priority": "100", "safety_stock": "0", "waiting_amber_minutes": "120",
+    "waiting_red_minutes": "240",
+}
+
+
+@pytest.mark.parametrize("name", ["Queens\r\nBcc: everyone@example.com", "Queens\nWest", "Queens\x1b[2J"])
+def test_a_facility_name_with_a_line_break_is_refused_where_it_enters(admin_client, name):
+    """A store name with CR/LF saved, and every pickup email of that store then failed."""
+    from inventory.models import Facility
+
+    response = admin_client.post(reverse("admin:inventory_facility_add"), {**FACILITY_FORM, "name": name})
+
+    assert response.status_code == 200
+    assert "Names are one line of text" in response.content.decode()
+    assert not Facility.objects.exists()
+
+
+def test_a_product_name_with_a_line_break_is_refused(admin_client):
+    from inventory.models import Product
+
+    response = admin_client.post(reverse("admin:inventory_product_add"), {"sku": "TEE", "name": "Tee\r\nshirt"})
+
+    assert response.status_code == 200 and "Names are one line of text" in response.content.decode()
+    assert not Product.objects.exists()

@@ -114,7 +114,8 @@ def app_env(cluster: Cluster) -> dict[str, str]:
     env.update(
         DJANGO_SETTINGS_MODULE="fulfillment.settings", DATABASE_URL=cluster.url, DEBUG="0", SECRET_KEY="soak-" + "x" * 50,
         SECURE_SSL_REDIRECT="0", ALLOWED_HOSTS="127.0.0.1,localhost", TASKS_BACKEND="database", CONN_MAX_AGE="60",
-        BULK_REJECTION_STALE_SECONDS="5", LOG_LEVEL="WARNING", PYTHONUNBUFFERED="1",
+        # the default stale limit (120 s): a killed worker's Reject All must be resumed by its freed lease, not by age
+        BULK_REJECTION_STALE_SECONDS="120", LOG_LEVEL="WARNING", PYTHONUNBUFFERED="1",
     )
     return env
 

@@ -143,12 +143,21 @@ def test_worker_killed_mid_reject_all_resumes_and_rejects_each_item_once(app):
     # kill -9 once the first batch is committed and before the last
     wait_for(lambda: job(app, pk)["processed"] > 0, 120, every=0.02, what="the first batch")
     app.worker.kill()
+    killed_at = time.monotonic()
     before = job(app, pk)
     assert before["state"] == "RUNNING" and 0 < before["processed"] < before["total"], before
     time.sleep(1)
     assert job(app, pk)["processed"] == before["processed"]  # nobody works on it now
 
-    app.restart_worker()  # it resumes the job once its heartbeat is older than BULK_REJECTION_STALE_SECONDS (5 s here)
+    # Another worker resumes it at its first sweep: the database freed the killed worker's lease with its connection
+    # (the stale limit is 120 s here, so age alone would take two minutes).
+    app.restart_worker()
+    wait_for(lambda: job(app, pk)["attempts"] == 2 and job(app, pk)["processed"] > before["processed"] or
+             job(app, pk)["state"] == "DONE", 60, every=0.1, what="the resumed Reject All's next batch")
+    resumed_after = time.monotonic() - killed_at
+    print(f"\nkill -9 of run_worker: the next batch of its Reject All committed {resumed_after:.1f} s later "
+          f"(another worker started 1 s after the kill)")
+    assert resumed_after <= 10, resumed_after
     wait_for(lambda: job(app, pk)["state"] in ("DONE", "FAILED"), 180, every=0.5, what="the resumed Reject All")
     j = assert_job_exact(app, pk, "V001")
     assert j["attempts"] == 2, j

@@ -10,7 +10,7 @@ every bad row is reported with its line number and nothing changes when any row 
 from collections import Counter
 
 from django.core.management.base import CommandError
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 
 from fulfillment import services
 from fulfillment.errors import FulfillmentError
@@ -45,13 +45,20 @@ class Command(BaseCommand):
             return
 
         try:
+            # The summary is read inside the transaction: a failure while reading it (the command then exits 1) rolls
+            # the orders back too, so a command never leaves written what it reports as failed.
             with transaction.atomic():
                 created = [services.order_create(**order.create_kwargs()) for order in plan.orders]
+                lines = self._summary(created, plan)
         except FulfillmentError as exc:
             raise CommandError(f"{exc.message} Nothing was imported.") from exc
         except IntegrityError as exc:  # e.g. an order of the same name created meanwhile
             raise CommandError(f"Could not create the orders ({exc}). Nothing was imported.") from exc
+        except DatabaseError as exc:
+            raise CommandError(f"The database refused the import ({exc}). Nothing was imported.") from exc
+        w("\n".join(lines))
 
+    def _summary(self, created, plan) -> list[str]:
         items = OrderItem.objects.filter(order__in=created).select_related("facility")
         routed: Counter = Counter()
         parked = 0
@@ -60,6 +67,8 @@ class Command(BaseCommand):
                 parked += 1
             elif item.facility_id:
                 routed[item.facility.code] += 1
-        w(f"Created {len(created)} order(s) with {plan.line_count} line(s).")
-        w(f"  Routed: {sum(routed.values())}" + (f" ({format_counts(routed)})" if routed else ""))
-        w(f"  Parked (no facility can take them): {parked}")
+        return [
+            f"Created {len(created)} order(s) with {plan.line_count} line(s).",
+            f"  Routed: {sum(routed.values())}" + (f" ({format_counts(routed)})" if routed else ""),
+            f"  Parked (no facility can take them): {parked}",
+        ]

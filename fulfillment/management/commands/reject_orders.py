@@ -7,6 +7,7 @@ Every argument is checked before anything changes; a bad one exits non-zero nami
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import CommandError
+from django.db import DatabaseError
 
 from fulfillment import selectors, services
 from fulfillment.errors import FulfillmentError
@@ -51,15 +52,30 @@ class Command(BaseCommand):
         user = self._user(options["user"])
         order_names = self._orders(options["orders"], facility, from_status)
 
+        saved = {"done": 0, "total": 0}  # what the committed batches covered
+
+        def progress(done: int, total: int) -> None:
+            saved.update(done=done, total=total)
+            bar.update(done, total)
+
         try:
             with ProgressBar("Rejecting", stream=self.stderr) as bar:
                 summary = services.facility_reject_all(
                     facility=facility, from_status=from_status, reason_code=reason.code, user=user,
                     order_names=order_names or None, stop_routing=options["stop_routing"], dry_run=options["dry_run"],
-                    progress=bar.update,
+                    progress=progress,
                 )
         except FulfillmentError as exc:
             raise CommandError(exc.message) from exc
+        except DatabaseError as exc:
+            # Each batch is its own transaction: say exactly what is saved, never "failed" over half-done work.
+            if options["dry_run"] or not saved["done"]:
+                raise CommandError(f"Stopped by a database error ({exc}). Nothing was changed.") from exc
+            raise CommandError(
+                f"Stopped by a database error after {saved['done']} of {saved['total']} item(s) ({exc}). Those "
+                f"{saved['done']} were rejected and saved, batch by batch; the rest are unchanged: run the command again "
+                "to go on with them."
+            ) from exc
 
         status_label = "in-progress" if from_status == OrderItem.Status.IN_PROGRESS else "open"
         would = "Would reject" if options["dry_run"] else "Rejected"

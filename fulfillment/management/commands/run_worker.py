@@ -1,9 +1,10 @@
-"""`manage.py run_worker [--interval 1] [--sweep-every 60]` — the production task worker (django-tasks-db).
+"""`manage.py run_worker [--interval 1] [--sweep-every 2]` — the production task worker (django-tasks-db).
 
 It runs django-tasks-db's worker loop and, unlike a bare `db_worker`, survives the database going away: on a
 connection error it closes the connections, waits (1 s, doubling up to `--max-backoff`) and starts the loop again.
-When it starts, and every `--sweep-every` seconds, it resumes stale Reject Alls (`services.bulk_rejections_resume`):
-a job whose worker was killed, or whose run died with the database, goes on after its last committed batch.
+When it starts, and every `--sweep-every` seconds between tasks, it resumes Reject Alls that lost their worker
+(`services.bulk_rejections_resume`): on PostgreSQL a job whose lease the database freed (its worker was killed, or its
+connection died with the database) goes on after its last committed batch within a sweep or two.
 SIGTERM / Ctrl-C stop it after the current task (twice: at once).
 """
 
@@ -20,7 +21,7 @@ from django.utils.crypto import get_random_string
 from django_tasks_db.management.commands.db_worker import Worker
 
 from fulfillment import services
-from fulfillment.management.base import BaseCommand
+from fulfillment.management.base import BaseCommand, non_empty, seconds
 
 logger = logging.getLogger("fulfillment.worker")
 
@@ -29,10 +30,10 @@ class Command(BaseCommand):
     help = "Run the task worker: reconnects after a database restart and resumes Reject Alls that lost their worker."
 
     def add_arguments(self, parser):
-        parser.add_argument("--interval", type=float, default=1.0, help="Seconds to wait when no task is ready (default 1).")
-        parser.add_argument("--sweep-every", type=float, default=60.0, help="Seconds between sweeps for stale Reject Alls (default 60).")
-        parser.add_argument("--max-backoff", type=float, default=30.0, help="Longest wait between reconnection attempts (default 30).")
-        parser.add_argument("--queue-name", default="default", help="Queue to process (default 'default').")
+        parser.add_argument("--interval", type=seconds(0.01, 3600), default=1.0, help="Seconds to wait when no task is ready (0.01 to 3600; default 1).")
+        parser.add_argument("--sweep-every", type=seconds(0.1, 3600), default=2.0, help="Seconds between sweeps for Reject Alls that lost their worker (0.1 to 3600; default 2).")
+        parser.add_argument("--max-backoff", type=seconds(1, 3600), default=30.0, help="Longest wait between reconnection attempts (1 to 3600; default 30).")
+        parser.add_argument("--queue-name", type=non_empty, default="default", help="Queue to process (default 'default').")
 
     def handle(self, *args, interval, sweep_every, max_backoff, queue_name, verbosity, **options):
         if verbosity > 0 and not logger.handlers:

@@ -38,8 +38,10 @@ from fulfillment.management.base import BaseCommand, whole_number
 from fulfillment.models import (
     BulkRejection,
     FacilityMembership,
+    Notification,
     Order,
     OrderItem,
+    PickupChoice,
     Rejection,
     RejectionPolicy,
     RejectionReason,
@@ -133,16 +135,25 @@ def volume_delete(stdout=None) -> dict[str, int]:
     orders_sql, o_params = _sql(volume_orders())
     t = {m.__name__: m._meta.db_table for m in (
         RoutingDecision, Rejection, BulkRejection, InventoryAdjustment, InventoryLevel, OrderItem, Order,
-        FacilityDailyLoad, FacilityMembership, RejectionPolicy, Product, Facility, RoutedUnitsDaily,
+        FacilityDailyLoad, FacilityMembership, RejectionPolicy, Product, Facility, RoutedUnitsDaily, PickupChoice,
+        Notification,
     )}
     group_table = Facility.groups.through._meta.db_table
     items = f"SELECT id FROM {t['OrderItem']} WHERE order_id IN ({orders_sql})"
     levels = f"SELECT id FROM {t['InventoryLevel']} WHERE facility_id IN ({facilities_sql}) OR product_id IN ({products_sql})"
+    rejections = (f"SELECT id FROM {t['Rejection']} WHERE order_item_id IN ({items}) OR facility_id IN ({facilities_sql}) "
+                  f"OR routed_to_id IN ({facilities_sql})")
+    rejections_params = o_params + f_params + f_params
     statements = [
+        # what refers to the items and rejections first (a customer's pickup choice, the emails about them)
+        ("pickup choices", f"DELETE FROM {t['PickupChoice']} WHERE order_item_id IN ({items}) "
+                           f"OR chosen_facility_id IN ({facilities_sql})", o_params + f_params),
+        ("", f"UPDATE {t['PickupChoice']} SET rejection_id = NULL WHERE rejection_id IN ({rejections})", rejections_params),
+        ("notifications", f"DELETE FROM {t['Notification']} WHERE order_id IN ({orders_sql}) OR order_item_id IN ({items})",
+         o_params + o_params),
         ("routing decisions", f"DELETE FROM {t['RoutingDecision']} WHERE order_item_id IN ({items}) "
                               f"OR chosen_facility_id IN ({facilities_sql})", o_params + f_params),
-        ("rejections", f"DELETE FROM {t['Rejection']} WHERE order_item_id IN ({items}) OR facility_id IN ({facilities_sql}) "
-                       f"OR routed_to_id IN ({facilities_sql})", o_params + f_params + f_params),
+        ("rejections", f"DELETE FROM {t['Rejection']} WHERE id IN ({rejections})", rejections_params),
         ("bulk rejections", f"DELETE FROM {t['BulkRejection']} WHERE facility_id IN ({facilities_sql})", f_params),
         ("ledger rows", f"DELETE FROM {t['InventoryAdjustment']} WHERE level_id IN ({levels})", f_params + p_params),
         ("inventory levels", f"DELETE FROM {t['InventoryLevel']} WHERE id IN ({levels})", f_params + p_params),
@@ -161,7 +172,8 @@ def volume_delete(stdout=None) -> dict[str, int]:
     with transaction.atomic(), connection.cursor() as cursor:
         for label, sql, params in statements:
             cursor.execute(sql, params)
-            deleted[label] = cursor.rowcount
+            if label:
+                deleted[label] = cursor.rowcount
     return deleted
 
 

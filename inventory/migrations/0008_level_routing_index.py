@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('inventory', '0006_facility_waiting_thresholds'),
+        ('inventory', '0007_names_single_line'),
     ]
 
     operations = [
