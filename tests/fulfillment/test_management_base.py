@@ -98,7 +98,7 @@ def test_a_bad_argument_exits_1_with_a_message_and_changes_nothing(name, args, c
         (["route_orders", "--facility", ""], "argument --facility: must not be empty"),
         (["reject_orders", "--facility", "BROOKLYN", "--reason", "DAMAGED"], "the following arguments are required: --status"),
         (["seed_volume", "--facilities", "١٢"], "argument --facilities: '١٢' is not a whole number (digits 0-9)"),
-        (["seed_volume", "--facilities", "1000"], "argument --facilities: 1000 is out of range (1 to 999)"),
+        (["seed_volume", "--facilities", "10000"], "argument --facilities: 10000 is out of range (1 to 9999)"),
         (["reject_orders", "--facility", "A\x1bB", "--status", "open", "--reason", "DAMAGED"],
          "argument --facility: contains the control character U+001B"),
     ],
